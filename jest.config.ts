@@ -1,0 +1,32 @@
+/** Jest for the whole workspace: tests run against the packages' TypeScript sources, no build needed. */
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        tsconfig: {
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          target: 'es2022',
+          esModuleInterop: true,
+          isolatedModules: true,
+          types: ['node', 'jest'],
+        },
+      },
+    ],
+  },
+  moduleNameMapper: {
+    '^@lameduck/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testTimeout: 30_000,
+  // Two cores: child-process tests run side by side with in-process ones, but not more.
+  maxWorkers: 2,
+};
+
+export default config;

@@ -1,0 +1,433 @@
+/** The drain manager: state, the shutdown sequence under one deadline, hooks, tasks and probes. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createTracker, type AttachableServer, type InflightRequest } from './connections.js';
+import { createError, invalidOption } from './errors.js';
+import { healthResponse, runChecks, sendPlain, type PlainResponse } from './health.js';
+import { runHooks, type CleanupHook, type Hook, type HookFailure, type HookOptions } from './hooks.js';
+import { createLog } from './logger.js';
+import { resolveOptions, resolveSignalOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
+import { installSignalHandlers, type SignalHandle } from './signals.js';
+
+/**
+ * Where a manager is in its life: `serving`; `lameduck` (readiness fails, requests still served with
+ * `Connection: close`); `draining` (listeners closed, in-flight work finishing, late requests get
+ * 503); `cleanup` (hooks running); `closed`.
+ */
+export type LameduckState = 'serving' | 'lameduck' | 'draining' | 'cleanup' | 'closed';
+
+/** Background work: a promise, or a function started at once that receives `lameduck.signal`. */
+export type Task<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>);
+
+/** What a shutdown did. */
+export interface ShutdownResult {
+  /** What started it: a signal name, `uncaughtException`, or the reason passed to `shutdown()`. */
+  reason: string;
+  /** Drained in time and every hook succeeded. */
+  graceful: boolean;
+  /** The drain deadline was reached and what was left was destroyed. */
+  forced: boolean;
+  /** 0 when graceful, 1 otherwise: what `handleSignals()` exits with by default. */
+  exitCode: 0 | 1;
+  /** Requests still in flight when the deadline forced them (method, url, age in ms). */
+  stuckRequests: InflightRequest[];
+  /** Sockets destroyed at the deadline. */
+  destroyedConnections: number;
+  /** Background tasks still running at the deadline. */
+  abandonedTasks: number;
+  /** Cleanup hooks that threw, rejected, ran out of time or were never started. */
+  hookFailures: HookFailure[];
+  /** Requests completed after shutdown started, and requests answered 503 because the listener had closed. */
+  requests: { completed: number; rejected: number };
+  /** Milliseconds spent in each phase, and in all. */
+  durations: { lameDuck: number; drain: number; cleanup: number; total: number };
+}
+
+/** A point-in-time view of a manager. */
+export interface LameduckStats {
+  state: LameduckState;
+  servers: number;
+  connections: number;
+  inflight: number;
+  tasks: number;
+}
+
+/** The drain manager returned by `createLameduck()`. */
+export interface Lameduck {
+  /** Where the manager is in its life. */
+  readonly state: LameduckState;
+  /** True while listeners are open (`serving` and `lameduck`); when false, answer new requests with `reject()`. */
+  readonly accepting: boolean;
+  /** Aborts the moment shutdown starts: stop taking new background work. */
+  readonly signal: AbortSignal;
+  /** Aborts `abortBefore` ms before requests are forced: handlers should finish now. */
+  readonly deadlineSignal: AbortSignal;
+  /** The validated options, defaults applied. */
+  readonly options: Readonly<ResolvedOptions>;
+  /** Drains this server on shutdown. Attach before `listen()` to see every socket (see README). */
+  attach(server: AttachableServer): this;
+  /** Stops tracking this server. */
+  detach(server: AttachableServer): this;
+  /** Tells the manager a request started; a cheap no-op when its server is attached. Adapters call it. */
+  trackRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. */
+  readiness(): Promise<PlainResponse>;
+  /** The liveness answer: 200 until the process exits. */
+  liveness(): PlainResponse;
+  /** The 503 for a request that arrived after the listener closed; counts and logs it. */
+  reject(): PlainResponse;
+  /**
+   * For plain `node:http` servers: answers the probe routes and, once the listener has closed,
+   * every other request with 503. Returns true when it answered.
+   * @example http.createServer((req, res) => { if (lameduck.handle(req, res)) return; app(req, res); })
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
+  addHook(hook: CleanupHook, options?: HookOptions): () => void;
+  /** Registers background work that shutdown waits for (within the deadline). Returns its promise. */
+  addTask<T>(task: Task<T>): Promise<Awaited<T>>;
+  /** Calls `listener` on every state change. Returns an unsubscriber. */
+  onStateChange(listener: (state: LameduckState, previous: LameduckState) => void): () => void;
+  /** Starts the shutdown. Idempotent: every call returns the same promise, which resolves to the result. */
+  shutdown(reason?: string): Promise<ShutdownResult>;
+  /** Opt-in: SIGTERM/SIGINT start the shutdown and the process exits with its code. Uninstallable. */
+  handleSignals(options?: SignalOptions): SignalHandle;
+  /** Counts for dashboards and tests. */
+  stats(): LameduckStats;
+}
+
+const now = (): number => performance.now();
+const PROGRESS_INTERVAL = 1_000;
+const REJECT_LOG_INTERVAL = 1_000;
+const MAX_LOGGED_STUCK = 50;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolves true if `promise` is still pending after `ms`. */
+function timedOut(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), true).unref();
+  });
+  return Promise.race([promise.then(() => false), expired]).finally(() => clearTimeout(timer));
+}
+
+function pathOf(url: string | undefined, path: string | false): boolean {
+  if (path === false || url === undefined || !url.startsWith(path)) return false;
+  return url.length === path.length || url.charCodeAt(path.length) === 63; // '?'
+}
+
+/**
+ * Creates a drain manager. Importing lameduck does nothing; this sets no timer and no listener
+ * until servers are attached or signals handled.
+ * @example
+ * const lameduck = createLameduck({ timeout: 25_000 });
+ * lameduck.attach(server);
+ * lameduck.addHook(() => pool.end(), { name: 'db' });
+ * lameduck.handleSignals();
+ */
+export function createLameduck(input?: LameduckOptions): Lameduck {
+  const options = Object.freeze(resolveOptions(input));
+  const log = createLog(options.logger, options.silent);
+  const tracker = createTracker(options.idleGrace);
+  const closing = new AbortController();
+  const nearDeadline = new AbortController();
+  const stateListeners = new Set<(state: LameduckState, previous: LameduckState) => void>();
+  const hooks: Hook[] = [];
+  const tasks = new Set<Promise<unknown>>();
+  let tasksDone: (() => void) | undefined;
+  let state: LameduckState = 'serving';
+  let reason = '';
+  let rejected = 0;
+  let lastRejectLog = -Infinity;
+  let hookCount = 0;
+  let result: Promise<ShutdownResult> | undefined;
+  let signals: SignalHandle | undefined;
+
+  function setState(next: LameduckState): void {
+    const previous = state;
+    state = next;
+    for (const listener of stateListeners) {
+      try {
+        listener(next, previous);
+      } catch (error) {
+        log.error({ err: error }, 'a state listener threw; ignored');
+      }
+    }
+  }
+
+  function whenTasksDone(): Promise<void> {
+    if (tasks.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      tasksDone = resolve;
+    });
+  }
+
+  function logProgress(deadline: number): void {
+    const inflight = tracker.inflightCount();
+    const connections = tracker.connectionCount();
+    if (inflight === 0 && connections === 0 && tasks.size === 0) return;
+    const secondsLeft = Math.max(0, Math.round((deadline - now()) / 1000));
+    log.info({ inflight, connections, tasks: tasks.size, secondsLeft }, 'draining');
+  }
+
+  async function run(skipDelay: boolean): Promise<ShutdownResult> {
+    const started = now();
+    const deadline = started + options.timeout;
+    const drainDeadline = deadline - options.cleanupReserve;
+    setState('lameduck');
+    closing.abort(createError(Error, 'LAMEDUCK_SHUTTING_DOWN', `lameduck: shutting down (${reason})`));
+    tracker.markClosing();
+    const delayMs = skipDelay ? 0 : options.readinessDelay;
+    log.info(
+      {
+        reason,
+        inflight: tracker.inflightCount(),
+        connections: tracker.connectionCount(),
+        tasks: tasks.size,
+        readinessDelay: delayMs,
+        timeout: options.timeout,
+      },
+      'shutdown started: readiness fails now',
+    );
+    if (delayMs > 0) await delay(delayMs);
+
+    const drainStarted = now();
+    setState('draining');
+    const abortTimer = setTimeout(
+      () => nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline is near')),
+      Math.max(0, drainDeadline - options.abortBefore - now()),
+    ).unref();
+    const progress = setInterval(logProgress, PROGRESS_INTERVAL, deadline).unref();
+    const serversClosed = tracker.drain();
+    const forced = await timedOut(Promise.all([serversClosed, whenTasksDone()]), drainDeadline - now());
+    let stuck: InflightRequest[] = [];
+    let destroyed = 0;
+    const abandonedTasks = forced ? tasks.size : 0;
+    if (forced) {
+      if (!nearDeadline.signal.aborted) {
+        nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline has passed'));
+      }
+      ({ stuck, destroyed } = tracker.force());
+      for (const request of stuck.slice(0, MAX_LOGGED_STUCK)) log.warn(request, 'request forced at the deadline');
+      log.warn(
+        { requests: stuck.length, connections: destroyed, tasks: abandonedTasks },
+        'drain deadline reached: destroyed what was left',
+      );
+      await timedOut(serversClosed, deadline - now());
+    }
+    clearTimeout(abortTimer);
+    clearInterval(progress);
+
+    const cleanupStarted = now();
+    setState('cleanup');
+    const hookFailures = await runHooks(hooks, deadline, now, {
+      failed: (failure) => log.error({ hook: failure.name, err: failure.error }, 'cleanup hook failed'),
+    });
+    tracker.dispose();
+    const finished = now();
+    const graceful = !forced && hookFailures.length === 0;
+    const shutdown: ShutdownResult = {
+      reason,
+      graceful,
+      forced,
+      exitCode: graceful ? 0 : 1,
+      stuckRequests: stuck,
+      destroyedConnections: destroyed,
+      abandonedTasks,
+      hookFailures,
+      requests: { completed: tracker.completedWhileClosing(), rejected },
+      durations: {
+        lameDuck: Math.round(drainStarted - started),
+        drain: Math.round(cleanupStarted - drainStarted),
+        cleanup: Math.round(finished - cleanupStarted),
+        total: Math.round(finished - started),
+      },
+    };
+    setState('closed');
+    const { stuckRequests, hookFailures: failures, ...summary } = shutdown;
+    (graceful ? log.info : log.warn)(
+      { ...summary, stuckRequests: stuckRequests.length, hookFailures: failures.map((failure) => failure.name) },
+      'shutdown complete',
+    );
+    return shutdown;
+  }
+
+  function begin(why: string, skipDelay: boolean): Promise<ShutdownResult> {
+    if (result === undefined) {
+      reason = why;
+      // Assigned before run() starts: run() changes state synchronously, and a state listener that
+      // calls shutdown() again must get this same promise, not start a second shutdown.
+      let settle!: (value: Promise<ShutdownResult>) => void;
+      result = new Promise<ShutdownResult>((resolve) => {
+        settle = resolve;
+      });
+      settle(run(skipDelay));
+    }
+    return result;
+  }
+
+  const lameduck: Lameduck = {
+    get state() {
+      return state;
+    },
+    get accepting() {
+      return state === 'serving' || state === 'lameduck';
+    },
+    signal: closing.signal,
+    deadlineSignal: nearDeadline.signal,
+    options,
+
+    attach(server) {
+      if (server === null || typeof server !== 'object' || typeof server.on !== 'function') {
+        throw createError(
+          TypeError,
+          'LAMEDUCK_INVALID_ARGUMENT',
+          'lameduck: attach() takes an http.Server or https.Server (what app.listen() returns)',
+        );
+      }
+      tracker.attach(server);
+      return this;
+    },
+    detach(server) {
+      tracker.detach(server);
+      return this;
+    },
+    trackRequest(req, res) {
+      tracker.track(req, res);
+    },
+
+    async readiness() {
+      if (state !== 'serving') return healthResponse(503, { status: 'shutting down', reason, state });
+      if (Object.keys(options.checks).length === 0) return healthResponse(200, { status: 'ready' });
+      const { ready, outcomes } = await runChecks(options.checks, options.checkTimeout, options.exposeErrors);
+      // A shutdown that started while the checks ran wins.
+      if (state !== 'serving') return healthResponse(503, { status: 'shutting down', reason, state });
+      return healthResponse(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: outcomes });
+    },
+    liveness() {
+      return healthResponse(200, { status: 'alive', state });
+    },
+    reject() {
+      rejected++;
+      const time = now();
+      if (time - lastRejectLog >= REJECT_LOG_INTERVAL) {
+        lastRejectLog = time;
+        log.warn({ rejected, state }, 'rejected a request: the listener is closed');
+      }
+      const response = healthResponse(503, { status: 'shutting down', reason });
+      response.headers.connection = 'close';
+      response.headers['retry-after'] = String(options.retryAfter);
+      return response;
+    },
+    handle(req, res) {
+      tracker.track(req, res);
+      const head = req.method === 'HEAD';
+      const probe = req.method === 'GET' || head;
+      if (probe && pathOf(req.url, options.readinessPath)) {
+        void lameduck.readiness().then((response) => sendPlain(res, response, head));
+        return true;
+      }
+      if (probe && pathOf(req.url, options.livenessPath)) {
+        sendPlain(res, lameduck.liveness(), head);
+        return true;
+      }
+      if (state === 'serving' || state === 'lameduck') return false;
+      sendPlain(res, lameduck.reject(), head);
+      return true;
+    },
+
+    addHook(hook, hookOptions) {
+      if (typeof hook !== 'function') throw invalidOption('hook', 'a function', hook);
+      const name = hookOptions?.name ?? (hook.name === '' ? `hook #${hookCount + 1}` : hook.name);
+      const timeout = hookOptions?.timeout ?? options.hookTimeout;
+      if (typeof name !== 'string' || name === '') throw invalidOption('name', 'a non-empty string', name);
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_147_483_647) {
+        throw invalidOption('timeout', 'a whole number of milliseconds from 1 to 2147483647', timeout);
+      }
+      hookCount++;
+      const entry: Hook = { name, fn: hook, timeout };
+      hooks.push(entry);
+      return () => {
+        const index = hooks.indexOf(entry);
+        if (index !== -1) hooks.splice(index, 1);
+      };
+    },
+    addTask<T>(task: Task<T>): Promise<Awaited<T>> {
+      if (state === 'cleanup' || state === 'closed') {
+        throw createError(
+          Error,
+          'LAMEDUCK_SHUTTING_DOWN',
+          `lameduck: addTask() after the drain has ended (state "${state}"): the task could not be waited for`,
+        );
+      }
+      let promise: Promise<Awaited<T>>;
+      if (typeof task === 'function') {
+        promise = (async () => task(closing.signal))() as Promise<Awaited<T>>;
+      } else if (task !== null && typeof task === 'object' && typeof task.then === 'function') {
+        promise = Promise.resolve(task);
+      } else {
+        throw invalidOption('task', 'a promise or a function (signal) => work', task);
+      }
+      const tracked = promise.then(
+        () => undefined,
+        () => undefined,
+      );
+      tasks.add(tracked);
+      void tracked.then(() => {
+        tasks.delete(tracked);
+        if (tasks.size === 0 && tasksDone !== undefined) {
+          tasksDone();
+          tasksDone = undefined;
+        }
+      });
+      return promise;
+    },
+    onStateChange(listener) {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
+
+    shutdown(why) {
+      if (why !== undefined && typeof why !== 'string') {
+        return Promise.reject(invalidOption('reason', 'a string', why));
+      }
+      return begin(why ?? 'shutdown() called', false);
+    },
+    handleSignals(signalOptions) {
+      if (signals !== undefined) return signals;
+      const resolved = resolveSignalOptions(signalOptions);
+      signals = installSignalHandlers(
+        {
+          begin,
+          get state() {
+            return state;
+          },
+          inflight: () => tracker.inflight(),
+          onStateChange: lameduck.onStateChange,
+          timeout: options.timeout,
+        },
+        log,
+        resolved,
+      );
+      const installed = signals;
+      const uninstall = installed.uninstall;
+      installed.uninstall = () => {
+        uninstall();
+        if (signals === installed) signals = undefined;
+      };
+      return installed;
+    },
+    stats() {
+      return {
+        state,
+        servers: tracker.servers().length,
+        connections: tracker.connectionCount(),
+        inflight: tracker.inflightCount(),
+        tasks: tasks.size,
+      };
+    },
+  };
+  return lameduck;
+}

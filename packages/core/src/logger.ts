@@ -1,0 +1,56 @@
+/** The logger lameduck writes to: a user's pino-compatible logger, JSON lines on stderr, or nothing. */
+
+/** A pino-compatible logger: each method takes an object of fields first, then a message. */
+export interface Logger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** What lameduck logs through: never throws, even when the user's logger does. */
+export interface Log {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+type Level = keyof Logger;
+
+function serialise(key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return { type: value.name, message: value.message, ...(code === undefined ? {} : { code }), stack: value.stack };
+  }
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+function writeJsonLine(level: Level, fields: object, message: string): void {
+  const line = JSON.stringify({ level, time: Date.now(), name: 'lameduck', msg: message, ...fields }, serialise);
+  process.stderr.write(`${line}\n`);
+}
+
+const silent: Log = Object.freeze({ info() {}, warn() {}, error() {} });
+
+/** Builds the log for a manager from its `logger` and `silent` options. */
+export function createLog(logger: Logger | undefined, isSilent: boolean): Log {
+  if (isSilent) return silent;
+  if (logger === undefined) {
+    return {
+      info: (fields, message) => writeJsonLine('info', fields, message),
+      warn: (fields, message) => writeJsonLine('warn', fields, message),
+      error: (fields, message) => writeJsonLine('error', fields, message),
+    };
+  }
+  const call = (level: Level, fields: object, message: string): void => {
+    try {
+      logger[level](fields, message);
+    } catch {
+      // A logger that throws must not break a shutdown in progress; there is nowhere better to report it.
+    }
+  };
+  return {
+    info: (fields, message) => call('info', fields, message),
+    warn: (fields, message) => call('warn', fields, message),
+    error: (fields, message) => call('error', fields, message),
+  };
+}

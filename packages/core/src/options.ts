@@ -1,0 +1,319 @@
+/** lameduck's options: their types and documentation, the one frozen DEFAULTS, and validation. */
+import { invalidOption } from './errors.js';
+import type { ShutdownResult } from './lameduck.js';
+import type { Logger } from './logger.js';
+
+/** Throws or returns `false` when a dependency is not ready; receives a signal that aborts at `checkTimeout`. */
+export type ReadinessCheck = (signal: AbortSignal) => unknown;
+
+/** Options of `createLameduck()`. Every duration is in milliseconds unless it says otherwise. */
+export interface LameduckOptions {
+  /**
+   * The one deadline: from the start of shutdown to its result, everything (readiness delay, drain,
+   * cleanup hooks) fits inside it. Keep it below your orchestrator's grace period (Kubernetes:
+   * `terminationGracePeriodSeconds`, 30 s by default).
+   * @default 25000
+   * @example createLameduck({ timeout: 50_000 }) // with terminationGracePeriodSeconds: 60
+   */
+  timeout?: number;
+  /**
+   * Lame-duck phase: after shutdown starts, readiness fails at once but requests are still served
+   * normally (with `Connection: close`) for this long, so load balancers move traffic away before the
+   * listener closes. Use 0 when nothing routes by readiness.
+   * @default 5000
+   * @example createLameduck({ readinessDelay: 10_000 })
+   */
+  readinessDelay?: number;
+  /**
+   * Time kept at the end of `timeout` for cleanup hooks: requests still running
+   * `timeout - cleanupReserve` after shutdown started are forced, so hooks always get to run.
+   * @default 5000
+   * @example createLameduck({ timeout: 25_000, cleanupReserve: 8_000 })
+   */
+  cleanupReserve?: number;
+  /**
+   * How long one cleanup hook may run before it is abandoned and the next one starts (a hook can
+   * set its own). Hooks are also cut off at `timeout`.
+   * @default 3000
+   * @example createLameduck({ hookTimeout: 1_000 })
+   */
+  hookTimeout?: number;
+  /**
+   * While draining, a keep-alive socket with no request in flight is closed once it has been
+   * quiet this long. The grace avoids the race in which a client sends its next request on a reused
+   * socket at the moment the server closes it.
+   * @default 500
+   * @example createLameduck({ idleGrace: 250 })
+   */
+  idleGrace?: number;
+  /**
+   * `lameduck.deadlineSignal` aborts this long before requests are forced, so handlers can
+   * finish early (end a stream, return partial results).
+   * @default 1000
+   * @example createLameduck({ abortBefore: 3_000 })
+   */
+  abortBefore?: number;
+  /**
+   * Readiness checks run on every readiness request while serving (a database ping, say); any that
+   * throws, returns `false` or takes longer than `checkTimeout` makes readiness fail with 503.
+   * @default {}
+   * @example createLameduck({ checks: { db: () => pool.query('select 1') } })
+   */
+  checks?: Record<string, ReadinessCheck>;
+  /**
+   * How long each readiness check may take.
+   * @default 1000
+   * @example createLameduck({ checkTimeout: 500 })
+   */
+  checkTimeout?: number;
+  /**
+   * Put the messages of failed readiness checks in the readiness body. Off by default: a public
+   * probe endpoint should not leak internal errors.
+   * @default false
+   * @example createLameduck({ exposeErrors: process.env.NODE_ENV !== 'production' })
+   */
+  exposeErrors?: boolean;
+  /**
+   * Path of the readiness route served by `handle()` and the adapters, or `false` for none.
+   * @default "/readyz"
+   * @example createLameduck({ readinessPath: '/health/ready' })
+   */
+  readinessPath?: string | false;
+  /**
+   * Path of the liveness route served by `handle()` and the adapters, or `false` for none.
+   * @default "/livez"
+   * @example createLameduck({ livenessPath: false })
+   */
+  livenessPath?: string | false;
+  /**
+   * Seconds sent in `Retry-After` on the 503 answered to requests that arrive after the listener closed.
+   * @default 5
+   * @example createLameduck({ retryAfter: 1 })
+   */
+  retryAfter?: number;
+  /**
+   * A pino-compatible logger (`info`, `warn`, `error`, each taking an object first and a message).
+   * By default lameduck writes JSON lines to stderr.
+   * @default undefined
+   * @example createLameduck({ logger: pino() })
+   */
+  logger?: Logger;
+  /**
+   * Log nothing at all.
+   * @default false
+   * @example createLameduck({ silent: true })
+   */
+  silent?: boolean;
+}
+
+/** Options of `lameduck.handleSignals()`: the opt-in helper that owns the process. */
+export interface SignalOptions {
+  /**
+   * Signals that start the shutdown. A repeat of any of them while shutting down forces an exit.
+   * @default ["SIGTERM","SIGINT"]
+   * @example lameduck.handleSignals({ signals: ['SIGTERM', 'SIGINT', 'SIGHUP'] })
+   */
+  signals?: NodeJS.Signals[];
+  /**
+   * Repeats arriving within this long of the first signal are the same event (a process group and a
+   * wrapper both forwarding one Ctrl+C, say) and do not force.
+   * @default 250
+   * @example lameduck.handleSignals({ repeatWindow: 1_000 })
+   */
+  repeatWindow?: number;
+  /**
+   * Also drain on `uncaughtException` and `unhandledRejection` (logged, then exit 1).
+   * @default false
+   * @example lameduck.handleSignals({ handleErrors: true })
+   */
+  handleErrors?: boolean;
+  /**
+   * The exit code once shutdown has finished; by default 0 when graceful, 1 when forced or a hook failed.
+   * @default undefined
+   * @example lameduck.handleSignals({ exitCode: (result) => (result.forced ? 2 : 0) })
+   */
+  exitCode?: (result: ShutdownResult) => number;
+}
+
+/** The defaults of every option, frozen. The README's tables are tested against it. */
+export const DEFAULTS = Object.freeze({
+  timeout: 25_000,
+  readinessDelay: 5_000,
+  cleanupReserve: 5_000,
+  hookTimeout: 3_000,
+  idleGrace: 500,
+  abortBefore: 1_000,
+  checks: Object.freeze({}) as Readonly<Record<string, ReadinessCheck>>,
+  checkTimeout: 1_000,
+  exposeErrors: false,
+  readinessPath: '/readyz' as string | false,
+  livenessPath: '/livez' as string | false,
+  retryAfter: 5,
+  logger: undefined as Logger | undefined,
+  silent: false,
+  signals: Object.freeze(['SIGTERM', 'SIGINT']) as readonly NodeJS.Signals[],
+  repeatWindow: 250,
+  handleErrors: false,
+  exitCode: undefined as SignalOptions['exitCode'],
+});
+
+/** Options after validation, with every default applied. */
+export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger'>> & { logger: Logger | undefined };
+/** Signal options after validation, with every default applied. */
+export type ResolvedSignalOptions = Required<Omit<SignalOptions, 'exitCode'>> & {
+  exitCode: SignalOptions['exitCode'];
+};
+
+/** setTimeout's largest delay; anything longer fires at once. */
+const MAX_DELAY = 2_147_483_647;
+const LOGGER_METHODS = ['info', 'warn', 'error'] as const;
+const MANAGER_KEYS: ReadonlySet<string> = new Set([
+  'timeout',
+  'readinessDelay',
+  'cleanupReserve',
+  'hookTimeout',
+  'idleGrace',
+  'abortBefore',
+  'checks',
+  'checkTimeout',
+  'exposeErrors',
+  'readinessPath',
+  'livenessPath',
+  'retryAfter',
+  'logger',
+  'silent',
+]);
+const SIGNAL_KEYS: ReadonlySet<string> = new Set(['signals', 'repeatWindow', 'handleErrors', 'exitCode']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function checkKeys(name: string, options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) throw invalidOption(name, 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) {
+      throw invalidOption(key, `one of the known options (${[...known].join(', ')})`, options[key]);
+    }
+  }
+  return options;
+}
+
+function duration(options: Record<string, unknown>, key: string, fallback: number, min: 0 | 1): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_DELAY) {
+    const lower = min === 0 ? 'a whole number of milliseconds from 0' : 'a whole number of milliseconds from 1';
+    throw invalidOption(key, `${lower} to ${MAX_DELAY}`, value);
+  }
+  return value;
+}
+
+function boolean(options: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOption(key, 'true or false', value);
+  return value;
+}
+
+function path(options: Record<string, unknown>, key: string, fallback: string | false): string | false {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (value === false) return false;
+  if (typeof value !== 'string' || !value.startsWith('/') || /[?#\s]/.test(value)) {
+    throw invalidOption(key, 'a path starting with "/" (no query, fragment or spaces), or false', value);
+  }
+  return value;
+}
+
+function logger(options: Record<string, unknown>): Logger | undefined {
+  const value = options.logger;
+  if (value === undefined) return undefined;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    LOGGER_METHODS.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+  if (!ok) throw invalidOption('logger', 'an object with info, warn and error functions (pino, say)', value);
+  return value as Logger;
+}
+
+function checks(options: Record<string, unknown>): Record<string, ReadinessCheck> {
+  const value = options.checks;
+  if (value === undefined) return DEFAULTS.checks;
+  if (!isPlainObject(value)) throw invalidOption('checks', 'an object of named functions', value);
+  for (const [name, check] of Object.entries(value)) {
+    if (typeof check !== 'function') throw invalidOption(`checks.${name}`, 'a function', check);
+  }
+  return Object.freeze({ ...value }) as Record<string, ReadinessCheck>;
+}
+
+/** Validates `createLameduck()` options and applies the defaults. Never mutates its argument. */
+export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
+  const options = checkKeys('options', input, MANAGER_KEYS);
+  const resolved: ResolvedOptions = {
+    timeout: duration(options, 'timeout', DEFAULTS.timeout, 1),
+    readinessDelay: duration(options, 'readinessDelay', DEFAULTS.readinessDelay, 0),
+    cleanupReserve: duration(options, 'cleanupReserve', DEFAULTS.cleanupReserve, 0),
+    hookTimeout: duration(options, 'hookTimeout', DEFAULTS.hookTimeout, 1),
+    idleGrace: duration(options, 'idleGrace', DEFAULTS.idleGrace, 0),
+    abortBefore: duration(options, 'abortBefore', DEFAULTS.abortBefore, 0),
+    checks: checks(options),
+    checkTimeout: duration(options, 'checkTimeout', DEFAULTS.checkTimeout, 1),
+    exposeErrors: boolean(options, 'exposeErrors', DEFAULTS.exposeErrors),
+    readinessPath: path(options, 'readinessPath', DEFAULTS.readinessPath),
+    livenessPath: path(options, 'livenessPath', DEFAULTS.livenessPath),
+    retryAfter: retryAfter(options),
+    logger: logger(options),
+    silent: boolean(options, 'silent', DEFAULTS.silent),
+  };
+  if (resolved.readinessDelay + resolved.cleanupReserve >= resolved.timeout) {
+    const sum = resolved.readinessDelay + resolved.cleanupReserve;
+    throw invalidOption(
+      'timeout',
+      `greater than readinessDelay + cleanupReserve (${resolved.readinessDelay} + ${resolved.cleanupReserve} = ${sum}) so requests get time to drain`,
+      resolved.timeout,
+    );
+  }
+  if (resolved.readinessPath !== false && resolved.readinessPath === resolved.livenessPath) {
+    throw invalidOption('livenessPath', 'different from readinessPath', resolved.livenessPath);
+  }
+  return resolved;
+}
+
+function retryAfter(options: Record<string, unknown>): number {
+  const value = options.retryAfter;
+  if (value === undefined) return DEFAULTS.retryAfter;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 86_400) {
+    throw invalidOption('retryAfter', 'a whole number of seconds from 0 to 86400', value);
+  }
+  return value;
+}
+
+/** Validates `handleSignals()` options and applies the defaults. Never mutates its argument. */
+export function resolveSignalOptions(input?: SignalOptions): ResolvedSignalOptions {
+  const options = checkKeys('signal options', input, SIGNAL_KEYS);
+  let signals: NodeJS.Signals[] = [...DEFAULTS.signals];
+  if (options.signals !== undefined) {
+    const value = options.signals;
+    const ok =
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.every((signal) => typeof signal === 'string' && /^SIG[A-Z0-9]+$/.test(signal)) &&
+      !value.some((signal) => signal === 'SIGKILL' || signal === 'SIGSTOP');
+    if (!ok) throw invalidOption('signals', 'a non-empty array of catchable signal names like "SIGTERM"', value);
+    signals = [...new Set(value as NodeJS.Signals[])];
+  }
+  const exitCode = options.exitCode;
+  if (exitCode !== undefined && typeof exitCode !== 'function') {
+    throw invalidOption('exitCode', 'a function (result) => number', exitCode);
+  }
+  return {
+    signals,
+    repeatWindow: duration(options, 'repeatWindow', DEFAULTS.repeatWindow, 0),
+    handleErrors: boolean(options, 'handleErrors', DEFAULTS.handleErrors),
+    exitCode: exitCode as SignalOptions['exitCode'],
+  };
+}

@@ -1,0 +1,120 @@
+/** The opt-in helper that owns the process: signals start the shutdown, and it decides the exit code. */
+import type { InflightRequest } from './connections.js';
+import type { LameduckState, ShutdownResult } from './lameduck.js';
+import type { Log } from './logger.js';
+import type { ResolvedSignalOptions } from './options.js';
+
+/** Returned by `handleSignals()`. */
+export interface SignalHandle {
+  /** Removes every listener the helper added; the process is the application's again. */
+  uninstall(): void;
+}
+
+/** What the helper needs from its manager. */
+export interface SignalTarget {
+  begin(reason: string, skipDelay: boolean): Promise<ShutdownResult>;
+  readonly state: LameduckState;
+  inflight(): InflightRequest[];
+  onStateChange(listener: (state: LameduckState) => void): () => void;
+  readonly timeout: number;
+}
+
+const MAX_LOGGED_STUCK = 20;
+
+/** Installs the listeners; see `SignalOptions` for what each option does. */
+export function installSignalHandlers(target: SignalTarget, log: Log, options: ResolvedSignalOptions): SignalHandle {
+  let firstSignalAt: number | undefined;
+  let failed = false;
+  let exiting = false;
+  let keepAlive: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+
+  function exit(code: number): void {
+    if (exiting) return;
+    exiting = true;
+    handle.uninstall();
+    process.exit(code);
+  }
+
+  function finish(result: ShutdownResult): void {
+    let code: number = result.exitCode;
+    if (options.exitCode !== undefined) {
+      try {
+        code = options.exitCode(result);
+      } catch (error) {
+        log.error({ err: error }, 'the exitCode option threw; exiting 1');
+        code = 1;
+      }
+    }
+    if (failed && code === 0) code = 1;
+    exit(code);
+  }
+
+  /** Called once, however the shutdown started (a signal, an error or shutdown()). */
+  function own(): void {
+    if (keepAlive !== undefined) return;
+    // The process is ours until the exit decision: without this, a hook that waits on nothing would
+    // let the event loop empty and Node exit 0 before that decision. The margin covers the result.
+    keepAlive = setTimeout(() => {}, target.timeout + 1_000);
+    void target.begin('shutdown() called', false).then(finish);
+  }
+
+  function onSignal(signal: NodeJS.Signals): void {
+    const time = performance.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = time;
+      void target.begin(signal, false);
+      own();
+      return;
+    }
+    if (time - firstSignalAt < options.repeatWindow) {
+      log.info({ signal }, 'repeated signal ignored: shutdown already in progress');
+      return;
+    }
+    const inflight = target.inflight();
+    log.error(
+      { signal, inflight: inflight.length, requests: inflight.slice(0, MAX_LOGGED_STUCK) },
+      'second signal: exiting now without draining',
+    );
+    exit(1);
+  }
+
+  function onError(error: unknown, origin: string): void {
+    failed = true;
+    if (target.state !== 'serving') {
+      log.error({ err: error, origin }, 'error while shutting down');
+      return;
+    }
+    log.error({ err: error, origin }, 'uncaught error: draining, then exiting 1');
+    // The application may be in a broken state: skip the readiness delay and drain at once.
+    void target.begin(origin, true);
+    own();
+  }
+  const onException = (error: Error): void => onError(error, 'uncaughtException');
+  const onRejection = (reason: unknown): void => onError(reason, 'unhandledRejection');
+
+  for (const signal of options.signals) process.on(signal, onSignal);
+  if (options.handleErrors) {
+    process.on('uncaughtException', onException);
+    process.on('unhandledRejection', onRejection);
+  }
+  if (target.state === 'serving') {
+    unsubscribe = target.onStateChange((state) => {
+      if (state !== 'serving') own();
+    });
+  } else {
+    own();
+  }
+
+  const handle: SignalHandle = {
+    uninstall() {
+      for (const signal of options.signals) process.off(signal, onSignal);
+      process.off('uncaughtException', onException);
+      process.off('unhandledRejection', onRejection);
+      unsubscribe?.();
+      unsubscribe = undefined;
+      clearTimeout(keepAlive);
+    },
+  };
+  return handle;
+}

@@ -1,0 +1,294 @@
+/** The drain, in process, over real sockets: what clients see and what the result reports. */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { createLameduck, type LameduckState } from '@lameduck/core';
+import { closeServer, deferred, listen, once, request, TLS } from './helpers';
+
+/** A server whose `/slow` requests wait for `release`, announced through `arrived`. */
+function slowServer(kind: 'http' | 'https' = 'http') {
+  const arrived = deferred();
+  const release = deferred();
+  const listener: http.RequestListener = (req, res) => {
+    if (req.url === '/slow') {
+      arrived.resolve();
+      void release.promise.then(() => res.end('done'));
+    } else if (req.url === '/hang') {
+      arrived.resolve();
+    } else {
+      res.end('ok');
+    }
+  };
+  const server = kind === 'https' ? https.createServer(TLS, listener) : http.createServer(listener);
+  // Far beyond any test's time: a socket that closes was closed by lameduck, not by Node's timeout.
+  server.keepAliveTimeout = 120_000;
+  return { server, arrived, release };
+}
+
+const agents: http.Agent[] = [];
+function keepAliveAgent(kind: 'http' | 'https' = 'http'): http.Agent {
+  const agent = kind === 'https' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  agents.push(agent);
+  return agent;
+}
+afterEach(() => {
+  for (const agent of agents.splice(0)) agent.destroy();
+});
+
+describe('drain', () => {
+  test('an in-flight request finishes with Connection: close; idle and never-used sockets do not hold the close', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 20 });
+    const { server, arrived, release } = slowServer();
+    lameduck.attach(server);
+    const port = await listen(server);
+
+    const idle = await request(port, { agent: keepAliveAgent() });
+    expect(idle.headers.connection).toBe('keep-alive');
+    const idleClosed = once(idle.socket, 'close');
+    const unused = net.connect(port, '127.0.0.1');
+    await once(unused, 'connect');
+    const unusedClosed = once(unused, 'close');
+
+    const slow = request(port, { path: '/slow', agent: keepAliveAgent() });
+    await arrived.promise;
+    expect(lameduck.stats()).toMatchObject({ inflight: 1, connections: 3 });
+    const done = lameduck.shutdown('test');
+    release.resolve();
+
+    const reply = await slow;
+    expect(reply.body).toBe('done');
+    expect(reply.headers.connection).toBe('close');
+    const result = await done;
+    await Promise.all([idleClosed, unusedClosed]);
+    expect(result).toMatchObject({
+      reason: 'test',
+      graceful: true,
+      forced: false,
+      exitCode: 0,
+      stuckRequests: [],
+      destroyedConnections: 0,
+    });
+    expect(result.requests.completed).toBe(1);
+    expect(server.listening).toBe(false);
+  });
+
+  test('readiness fails at once while requests are still served, with Connection: close, during readinessDelay', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 3_000, idleGrace: 20 });
+    const server = http.createServer((req, res) => {
+      if (lameduck.handle(req, res)) return;
+      res.end('served');
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    expect((await request(port, { path: '/readyz' })).status).toBe(200);
+
+    const done = lameduck.shutdown('deploy');
+    expect(lameduck.state).toBe('lameduck');
+    const readiness = await request(port, { path: '/readyz' });
+    expect(readiness.status).toBe(503);
+    expect(JSON.parse(readiness.body)).toEqual({ status: 'shutting down', reason: 'deploy', state: 'lameduck' });
+    expect(readiness.headers['cache-control']).toBe('no-store');
+    expect((await request(port, { path: '/livez' })).status).toBe(200);
+
+    const served = await request(port, { agent: keepAliveAgent() });
+    expect(served.status).toBe(200);
+    expect(served.body).toBe('served');
+    expect(served.headers.connection).toBe('close');
+    expect(server.listening).toBe(true);
+    expect(lameduck.state).toBe('lameduck');
+
+    const result = await done;
+    expect(result.graceful).toBe(true);
+    expect(result.durations.lameDuck).toBeGreaterThanOrEqual(3_000);
+    expect((await request(port).catch((error: NodeJS.ErrnoException) => error)).code).toBe('ECONNREFUSED');
+  });
+
+  test('HEAD probes get headers and no body; a probe path with a query string still matches', async () => {
+    const lameduck = createLameduck({ silent: true });
+    const server = http.createServer((req, res) => {
+      if (!lameduck.handle(req, res)) res.end('app');
+    });
+    const port = await listen(server);
+    const head = await request(port, { path: '/readyz', method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+    expect((await request(port, { path: '/livez?verbose=1' })).status).toBe(200);
+    expect((await request(port, { path: '/readyzz' })).body).toBe('app');
+    expect((await request(port, { path: '/readyz', method: 'POST' })).body).toBe('app');
+    await closeServer(server);
+  });
+
+  test('a request on a kept-alive socket after the listener closed gets 503, Connection: close and Retry-After', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 60_000, timeout: 70_000, retryAfter: 7 });
+    const server = http.createServer((req, res) => {
+      if (lameduck.handle(req, res)) return;
+      res.end('ok');
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    const agent = keepAliveAgent();
+    await request(port, { agent });
+
+    const done = lameduck.shutdown();
+    expect(lameduck.state).toBe('draining');
+    expect(lameduck.accepting).toBe(false);
+    const late = await request(port, { agent, path: '/anything', method: 'POST', body: 'payload' });
+    expect(late.status).toBe(503);
+    expect(late.headers.connection).toBe('close');
+    expect(late.headers['retry-after']).toBe('7');
+    expect(JSON.parse(late.body)).toMatchObject({ status: 'shutting down' });
+
+    const result = await done;
+    expect(result).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
+  test('a hung request is destroyed at the deadline and reported; deadlineSignal fires first', async () => {
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      timeout: 900,
+      cleanupReserve: 300,
+      abortBefore: 200,
+    });
+    const { server, arrived } = slowServer();
+    lameduck.attach(server);
+    const port = await listen(server);
+    const hung = request(port, { path: '/hang' }).catch((error: NodeJS.ErrnoException) => error);
+    await arrived.promise;
+    const states: LameduckState[] = [];
+    let stateWhenAborted: LameduckState | undefined;
+    lameduck.deadlineSignal.addEventListener('abort', () => (stateWhenAborted = lameduck.state));
+    lameduck.onStateChange((state) => states.push(state));
+
+    const result = await lameduck.shutdown();
+    expect(stateWhenAborted).toBe('draining');
+    expect(result).toMatchObject({ graceful: false, forced: true, exitCode: 1, destroyedConnections: 1 });
+    expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/hang', age: expect.any(Number) }]);
+    expect(result.stuckRequests[0]!.age).toBeGreaterThan(0);
+    expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+    expect(states).toEqual(['lameduck', 'draining', 'cleanup', 'closed']);
+  });
+
+  test('HTTPS drains like HTTP; stalled and never-used TLS connections do not hold the close', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 20 });
+    const { server, arrived, release } = slowServer('https');
+    lameduck.attach(server);
+    const port = await listen(server);
+
+    const unused = net.connect(port, '127.0.0.1');
+    await once(unused, 'connect');
+    const stalled = net.connect(port, '127.0.0.1');
+    await once(stalled, 'connect');
+    // The first bytes of a ClientHello, then nothing: the handshake never completes.
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
+    const closed = [once(unused, 'close'), once(stalled, 'close')];
+    const idle = await request(port, { tls: true, agent: keepAliveAgent('https') });
+    closed.push(once(idle.socket, 'close'));
+
+    const slow = request(port, { tls: true, path: '/slow', agent: keepAliveAgent('https') });
+    await arrived.promise;
+    const done = lameduck.shutdown();
+    release.resolve();
+    const reply = await slow;
+    expect(reply.body).toBe('done');
+    expect(reply.headers.connection).toBe('close');
+    const result = await done;
+    await Promise.all(closed);
+    expect(result).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+  });
+
+  test('a stalled TLS handshake is destroyed at the deadline at the latest', async () => {
+    // idleGrace longer than the deadline: only the deadline can end the stalled handshake.
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 60_000, timeout: 700, cleanupReserve: 200 });
+    const server = https.createServer(TLS, (_req, res) => res.end('ok'));
+    lameduck.attach(server);
+    const port = await listen(server);
+    const stalled = net.connect(port, '127.0.0.1');
+    await once(stalled, 'connect');
+    stalled.write(Buffer.from([0x16, 0x03, 0x01]));
+    const closed = once(stalled, 'close');
+    const result = await lameduck.shutdown();
+    await closed;
+    expect(result).toMatchObject({ forced: true, destroyedConnections: 1, stuckRequests: [] });
+  });
+
+  test('several servers drain under one manager into one result', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 20 });
+    const first = slowServer('http');
+    const second = slowServer('https');
+    lameduck.attach(first.server).attach(second.server);
+    const [a, b] = [await listen(first.server), await listen(second.server)];
+    const replies = Promise.all([
+      request(a, { path: '/slow', agent: keepAliveAgent() }),
+      request(b, { path: '/slow', tls: true, agent: keepAliveAgent('https') }),
+    ]);
+    await Promise.all([first.arrived.promise, second.arrived.promise]);
+    expect(lameduck.stats()).toMatchObject({ servers: 2, inflight: 2 });
+    const done = lameduck.shutdown();
+    first.release.resolve();
+    second.release.resolve();
+    for (const reply of await replies) expect(reply.headers.connection).toBe('close');
+    const result = await done;
+    expect(result).toMatchObject({ graceful: true, requests: { completed: 2 } });
+    expect(first.server.listening || second.server.listening).toBe(false);
+  });
+
+  test('an Expect: 100-continue request handled by a checkContinue listener is tracked', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 20 });
+    const arrived = deferred();
+    const release = deferred();
+    const server = http.createServer((_req, res) => res.end('plain'));
+    server.on('checkContinue', (req, res) => {
+      arrived.resolve();
+      res.writeContinue();
+      req.resume();
+      void release.promise.then(() => res.end('continued'));
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    const reply = request(port, { method: 'POST', headers: { expect: '100-continue' }, body: 'x' });
+    await arrived.promise;
+    expect(lameduck.stats().inflight).toBe(1);
+    const done = lameduck.shutdown();
+    release.resolve();
+    expect((await reply).headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true, requests: { completed: 1 } });
+  });
+
+  test('a server attached after listen(): its earlier sockets are adopted or closed by Node', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 20 });
+    const { server, arrived, release } = slowServer();
+    const port = await listen(server);
+    const early = await request(port, { agent: keepAliveAgent() });
+    const earlyClosed = once(early.socket, 'close');
+    const earlyBusy = keepAliveAgent();
+    await request(port, { agent: earlyBusy });
+    lameduck.attach(server);
+    // A request on a socket accepted before attach(): adopted when it arrives.
+    const slow = request(port, { path: '/slow', agent: earlyBusy });
+    await arrived.promise;
+    expect(lameduck.stats().inflight).toBe(1);
+    const done = lameduck.shutdown();
+    release.resolve();
+    expect((await slow).headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true });
+    await earlyClosed;
+  });
+
+  test('shutdown() is idempotent: every call returns the same promise', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0 });
+    const first = lameduck.shutdown('first');
+    expect(lameduck.shutdown('second')).toBe(first);
+    expect((await first).reason).toBe('first');
+    expect(lameduck.shutdown()).toBe(first);
+  });
+
+  test('attaching a server to a second manager is refused', () => {
+    const server = http.createServer();
+    createLameduck({ silent: true }).attach(server);
+    expect(() => createLameduck({ silent: true }).attach(server)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ALREADY_ATTACHED' }),
+    );
+  });
+});

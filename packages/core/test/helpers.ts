@@ -1,0 +1,171 @@
+/** Test helpers: servers on port 0, real clients, child processes that report events as JSON lines. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const TLS = {
+  key: readFileSync(join(__dirname, 'fixtures', 'key.pem')),
+  cert: readFileSync(join(__dirname, 'fixtures', 'cert.pem')),
+};
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Listens on 127.0.0.1 and a free port; resolves to the port. */
+export async function listen(server: http.Server | https.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  socket: import('node:net').Socket;
+}
+
+export interface RequestOptions {
+  path?: string;
+  method?: string;
+  agent?: http.Agent | https.Agent | false;
+  headers?: http.OutgoingHttpHeaders;
+  tls?: boolean;
+  body?: string;
+}
+
+/** One real request; resolves with the whole reply, rejects with the socket error (ECONNRESET…). */
+export function request(port: number, options: RequestOptions = {}): Promise<Reply> {
+  const client = options.tls ? https : http;
+  return new Promise((resolve, reject) => {
+    let socket: import('node:net').Socket;
+    const req = client.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: options.path ?? '/',
+        method: options.method ?? 'GET',
+        agent: options.agent,
+        headers: options.headers,
+        ...(options.tls ? { rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket }));
+        res.on('error', reject);
+      },
+    );
+    req.on('socket', (assigned) => (socket = assigned));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Resolves once `emitter` has emitted `event`. */
+export function once(emitter: NodeJS.EventEmitter, event: string): Promise<unknown[]> {
+  return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args)));
+}
+
+/** Closes a server and every socket it still holds. */
+export async function closeServer(server: http.Server | https.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export type Line = Record<string, unknown>;
+
+/** A child process running a fixture, with its stdout events and stderr log lines parsed. */
+export interface Child {
+  process: ChildProcess;
+  events: Line[];
+  logs: Line[];
+  /** Resolves with the first stdout event that matches. */
+  event(match: (line: Line) => boolean): Promise<Line>;
+  /** Resolves with the first stderr log line that matches. */
+  log(match: (line: Line) => boolean): Promise<Line>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+const FIXTURES = join(__dirname, 'fixtures');
+
+/** Runs `fixtures/<name>.ts` from the TypeScript sources (no build), with `env` added. */
+export function spawnFixture(name: string, env: Record<string, string> = {}): Child {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const events: Line[] = [];
+  const logs: Line[] = [];
+  const waiters: { from: Line[]; match: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
+  const stderrText: string[] = [];
+  const feed = (into: Line[]) => (text: string) => {
+    let line: Line;
+    try {
+      line = JSON.parse(text) as Line;
+    } catch {
+      if (into === logs) stderrText.push(text);
+      return;
+    }
+    into.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.from === into && waiter.match(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', feed(events));
+  createInterface({ input: child.stderr! }).on('line', feed(logs));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const wait = (from: Line[]) => (match: (line: Line) => boolean) => {
+    const found = from.find(match);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<Line>((resolve, reject) => {
+      waiters.push({ from, match, resolve });
+      void exited.then(({ code, signal }) =>
+        reject(
+          new Error(
+            `child exited (code ${code}, signal ${signal}) before the awaited line; stderr: ${stderrText.join('\n')}`,
+          ),
+        ),
+      );
+    });
+  };
+  return {
+    process: child,
+    events,
+    logs,
+    event: wait(events),
+    log: wait(logs),
+    exited,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+/** The `listening` event of a fixture: its ports. */
+export async function ports(child: Child): Promise<number[]> {
+  const line = await child.event((event) => event.event === 'listening');
+  return line.ports as number[];
+}
