@@ -5,7 +5,13 @@ import { createError, invalidOption } from './errors.js';
 import { healthResponse, runChecks, sendPlain, type PlainResponse } from './health.js';
 import { runHooks, type CleanupHook, type Hook, type HookFailure, type HookOptions } from './hooks.js';
 import { createLog } from './logger.js';
-import { resolveOptions, resolveSignalOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
+import {
+  resolveOptions,
+  resolveSignalOptions,
+  type LameduckOptions,
+  type ResolvedOptions,
+  type SignalOptions,
+} from './options.js';
 import { installSignalHandlers, type SignalHandle } from './signals.js';
 
 /**

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { createLameduck, type LameduckState } from '@lameduck/core';
-import { closeServer, deferred, listen, once, request, TLS } from './helpers';
+import { closeServer, deferred, listen, once, request, TLS } from './helpers.js';
 
 /** A server whose `/slow` requests wait for `release`, announced through `arrived`. */
 function slowServer(kind: 'http' | 'https' = 'http') {
@@ -100,7 +100,7 @@ describe('drain', () => {
     const result = await done;
     expect(result.graceful).toBe(true);
     expect(result.durations.lameDuck).toBeGreaterThanOrEqual(3_000);
-    expect((await request(port).catch((error: NodeJS.ErrnoException) => error)).code).toBe('ECONNREFUSED');
+    await expect(request(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
   test('HEAD probes get headers and no body; a probe path with a query string still matches', async () => {
@@ -120,7 +120,13 @@ describe('drain', () => {
   });
 
   test('a request on a kept-alive socket after the listener closed gets 503, Connection: close and Retry-After', async () => {
-    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 60_000, timeout: 70_000, retryAfter: 7 });
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      idleGrace: 60_000,
+      timeout: 70_000,
+      retryAfter: 7,
+    });
     const server = http.createServer((req, res) => {
       if (lameduck.handle(req, res)) return;
       res.end('ok');
@@ -200,7 +206,13 @@ describe('drain', () => {
 
   test('a stalled TLS handshake is destroyed at the deadline at the latest', async () => {
     // idleGrace longer than the deadline: only the deadline can end the stalled handshake.
-    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 60_000, timeout: 700, cleanupReserve: 200 });
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      idleGrace: 60_000,
+      timeout: 700,
+      cleanupReserve: 200,
+    });
     const server = https.createServer(TLS, (_req, res) => res.end('ok'));
     lameduck.attach(server);
     const port = await listen(server);

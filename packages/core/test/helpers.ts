@@ -74,7 +74,11 @@ export function request(port: number, options: RequestOptions = {}): Promise<Rep
       },
     );
     req.on('socket', (assigned) => (socket = assigned));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // Tells a reset on a kept-alive socket (the server's doing) from one on a fresh connection.
+      error.reusedSocket = req.reusedSocket;
+      reject(error);
+    });
     req.end(options.body);
   });
 }
