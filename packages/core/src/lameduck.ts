@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createTracker, type AttachableServer, type InflightRequest } from './connections.js';
 import { createError, invalidOption } from './errors.js';
-import { healthResponse, runChecks, sendPlain, type PlainResponse } from './health.js';
+import { discardBody, healthResponse, runChecks, sendPlain, type PlainResponse } from './health.js';
 import { runHooks, type CleanupHook, type Hook, type HookFailure, type HookOptions } from './hooks.js';
 import { createLog } from './logger.js';
 import {
@@ -82,8 +82,15 @@ export interface Lameduck {
   /** The 503 for a request that arrived after the listener closed; counts and logs it. */
   reject(): PlainResponse;
   /**
-   * For plain `node:http` servers: answers the probe routes and, once the listener has closed,
-   * every other request with 503. Returns true when it answered.
+   * What lameduck answers to this request, if anything: the probe routes (GET and HEAD), and once the
+   * listener has closed a 503 for everything else (after discarding up to `discardLimit` bytes of
+   * body). `undefined`, synchronously, means "not ours: pass it on". Also tracks the request, like
+   * `trackRequest()`. The adapters are built on it.
+   * @example const answer = lameduck.intercept(req, res); if (answer === undefined) return next();
+   */
+  intercept(req: IncomingMessage, res: ServerResponse): Promise<PlainResponse> | undefined;
+  /**
+   * For plain `node:http` servers: `intercept()`, with the answer written. Returns true when it answered.
    * @example http.createServer((req, res) => { if (lameduck.handle(req, res)) return; app(req, res); })
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
@@ -322,25 +329,32 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
         lastRejectLog = time;
         log.warn({ rejected, state }, 'rejected a request: the listener is closed');
       }
-      const response = healthResponse(503, { status: 'shutting down', reason });
-      response.headers.connection = 'close';
-      response.headers['retry-after'] = String(options.retryAfter);
-      return response;
+      const body = options.rejectBody ?? { status: 'shutting down', reason };
+      const headers: Record<string, string> = {
+        'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'retry-after': String(options.retryAfter),
+        ...options.rejectHeaders,
+        connection: 'close',
+      };
+      return { status: 503, headers, body };
+    },
+    intercept(req, res) {
+      tracker.track(req, res);
+      const method = req.method;
+      if (method === 'GET' || method === 'HEAD') {
+        if (pathOf(req.url, options.readinessPath)) return lameduck.readiness();
+        if (pathOf(req.url, options.livenessPath)) return Promise.resolve(lameduck.liveness());
+      }
+      if (state === 'serving' || state === 'lameduck') return undefined;
+      // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
+      res.shouldKeepAlive = false;
+      return discardBody(req, options.discardLimit).then(() => lameduck.reject());
     },
     handle(req, res) {
-      tracker.track(req, res);
-      const head = req.method === 'HEAD';
-      const probe = req.method === 'GET' || head;
-      if (probe && pathOf(req.url, options.readinessPath)) {
-        void lameduck.readiness().then((response) => sendPlain(res, response, head));
-        return true;
-      }
-      if (probe && pathOf(req.url, options.livenessPath)) {
-        sendPlain(res, lameduck.liveness(), head);
-        return true;
-      }
-      if (state === 'serving' || state === 'lameduck') return false;
-      sendPlain(res, lameduck.reject(), head);
+      const answer = lameduck.intercept(req, res);
+      if (answer === undefined) return false;
+      void answer.then((response) => sendPlain(res, response, req.method === 'HEAD'));
       return true;
     },
 

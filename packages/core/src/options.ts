@@ -92,6 +92,27 @@ export interface LameduckOptions {
    */
   retryAfter?: number;
   /**
+   * Body of the 503 for requests that arrive after the listener closed: a string (sent as text) or an
+   * object (sent as JSON). By default `{"status":"shutting down","reason":…}`.
+   * @default undefined
+   * @example createLameduck({ rejectBody: { error: 'maintenance', docs: 'https://status.example.com' } })
+   */
+  rejectBody?: string | Record<string, unknown>;
+  /**
+   * Extra headers on that 503 (`Connection: close` is always sent; `Retry-After` can be replaced here).
+   * @default {}
+   * @example createLameduck({ rejectHeaders: { 'x-instance': os.hostname() } })
+   */
+  rejectHeaders?: Record<string, string>;
+  /**
+   * A request rejected with 503 while its body is still arriving (an upload) has up to this many bytes
+   * of body read and discarded first, so the client receives the 503 instead of a reset. Larger bodies
+   * are answered at once and their connection closed.
+   * @default 1048576
+   * @example createLameduck({ discardLimit: 10 * 1024 * 1024 })
+   */
+  discardLimit?: number;
+  /**
    * A pino-compatible logger (`info`, `warn`, `error`, each taking an object first and a message).
    * By default lameduck writes JSON lines to stderr.
    * @default undefined
@@ -149,6 +170,9 @@ export const DEFAULTS = Object.freeze({
   readinessPath: '/readyz' as string | false,
   livenessPath: '/livez' as string | false,
   retryAfter: 5,
+  rejectBody: undefined as string | Record<string, unknown> | undefined,
+  rejectHeaders: Object.freeze({}) as Readonly<Record<string, string>>,
+  discardLimit: 1_048_576,
   logger: undefined as Logger | undefined,
   silent: false,
   signals: Object.freeze(['SIGTERM', 'SIGINT']) as readonly NodeJS.Signals[],
@@ -158,7 +182,10 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Options after validation, with every default applied. */
-export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger'>> & { logger: Logger | undefined };
+export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger' | 'rejectBody'>> & {
+  logger: Logger | undefined;
+  rejectBody: string | Record<string, unknown> | undefined;
+};
 /** Signal options after validation, with every default applied. */
 export type ResolvedSignalOptions = Required<Omit<SignalOptions, 'exitCode'>> & {
   exitCode: SignalOptions['exitCode'];
@@ -180,6 +207,9 @@ const MANAGER_KEYS: ReadonlySet<string> = new Set([
   'readinessPath',
   'livenessPath',
   'retryAfter',
+  'rejectBody',
+  'rejectHeaders',
+  'discardLimit',
   'logger',
   'silent',
 ]);
@@ -266,6 +296,9 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     readinessPath: path(options, 'readinessPath', DEFAULTS.readinessPath),
     livenessPath: path(options, 'livenessPath', DEFAULTS.livenessPath),
     retryAfter: retryAfter(options),
+    rejectBody: rejectBody(options),
+    rejectHeaders: rejectHeaders(options),
+    discardLimit: discardLimit(options),
     logger: logger(options),
     silent: boolean(options, 'silent', DEFAULTS.silent),
   };
@@ -288,6 +321,39 @@ function retryAfter(options: Record<string, unknown>): number {
   if (value === undefined) return DEFAULTS.retryAfter;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 86_400) {
     throw invalidOption('retryAfter', 'a whole number of seconds from 0 to 86400', value);
+  }
+  return value;
+}
+
+function rejectBody(options: Record<string, unknown>): string | Record<string, unknown> | undefined {
+  const value = options.rejectBody;
+  if (value === undefined || typeof value === 'string') return value;
+  if (!isPlainObject(value)) throw invalidOption('rejectBody', 'a string or a plain object (sent as JSON)', value);
+  return Object.freeze({ ...value });
+}
+
+function rejectHeaders(options: Record<string, unknown>): Readonly<Record<string, string>> {
+  const value = options.rejectHeaders;
+  if (value === undefined) return DEFAULTS.rejectHeaders;
+  if (!isPlainObject(value)) throw invalidOption('rejectHeaders', 'an object of header names to string values', value);
+  const headers: Record<string, string> = {};
+  for (const [name, header] of Object.entries(value)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      throw invalidOption(`rejectHeaders["${name}"]`, 'a valid header name', name);
+    if (typeof header !== 'string') throw invalidOption(`rejectHeaders.${name}`, 'a string', header);
+    if (name.toLowerCase() === 'connection') {
+      throw invalidOption(`rejectHeaders.${name}`, 'left out: the 503 always closes its connection', header);
+    }
+    headers[name.toLowerCase()] = header;
+  }
+  return Object.freeze(headers);
+}
+
+function discardLimit(options: Record<string, unknown>): number {
+  const value = options.discardLimit;
+  if (value === undefined) return DEFAULTS.discardLimit;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw invalidOption('discardLimit', 'a whole number of bytes from 0', value);
   }
   return value;
 }

@@ -149,6 +149,84 @@ describe('drain', () => {
     expect(result).toMatchObject({ graceful: true, requests: { rejected: 1 } });
   });
 
+  test('an upload that arrives while closing gets its 503 instead of a reset', async () => {
+    // Larger than the loopback socket buffers, or the kernel would absorb it all either way.
+    const size = 16 * 1024 * 1024;
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      idleGrace: 60_000,
+      timeout: 70_000,
+      discardLimit: size,
+    });
+    const server = http.createServer((req, res) => {
+      if (!lameduck.handle(req, res)) res.end('ok');
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    // A client that sends its whole body before it reads the response, as many do: if the server
+    // closed with body bytes unread, the kernel's reset would throw away the 503 waiting to be read.
+    const client = net.connect(port, '127.0.0.1');
+    await once(client, 'connect');
+    client.pause();
+    let received = '';
+    const closed = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      client.on('data', (data: Buffer) => (received += data.toString('latin1')));
+      client.on('error', (error) => resolve(error));
+      client.on('end', () => resolve(undefined));
+    });
+    const done = lameduck.shutdown();
+    const arrived = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
+      server.prependListener('request', (req, res) => resolve([req, res])),
+    );
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const chunks = size / chunk.length;
+    client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${chunk.length * chunks}\r\n\r\n`);
+    // The body follows once the server has decided: answered already, or reading the body first.
+    const [req, res] = await arrived;
+    if (!res.writableFinished && req.readableFlowing !== true) {
+      await Promise.race([once(res, 'finish'), once(req, 'resume')]);
+    }
+    for (let index = 0; index < chunks; index++) {
+      const written = await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error)));
+      if (!written) break;
+    }
+    client.resume();
+    expect(await closed).toBeUndefined();
+    expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(received.toLowerCase()).toContain('connection: close');
+    client.destroy();
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
+  test('the 503 body and headers can be replaced; Connection: close stays', async () => {
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      idleGrace: 60_000,
+      timeout: 70_000,
+      rejectBody: 'Back soon',
+      rejectHeaders: { 'Retry-After': '30', 'X-Instance': 'a1' },
+    });
+    const server = http.createServer((req, res) => {
+      if (!lameduck.handle(req, res)) res.end('ok');
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    const agent = keepAliveAgent();
+    await request(port, { agent });
+    const done = lameduck.shutdown();
+    const late = await request(port, { agent });
+    expect(late).toMatchObject({ status: 503, body: 'Back soon' });
+    expect(late.headers).toMatchObject({
+      connection: 'close',
+      'retry-after': '30',
+      'x-instance': 'a1',
+      'content-type': 'text/plain; charset=utf-8',
+    });
+    await done;
+  });
+
   test('a hung request is destroyed at the deadline and reported; deadlineSignal fires first', async () => {
     const lameduck = createLameduck({
       silent: true,

@@ -39,6 +39,9 @@ const invalid: [string, unknown, string, string][] = [
     '{ info: [Function: info] } (object)',
   ],
   ['checks', [() => true], 'an object of named functions', '[ [Function (anonymous)] ] (array)'],
+  ['rejectBody', 503, 'a string or a plain object (sent as JSON)', '503 (number)'],
+  ['rejectHeaders', 'Retry-After: 1', 'an object of header names to string values', "'Retry-After: 1' (string)"],
+  ['discardLimit', -1, 'a whole number of bytes from 0', '-1 (number)'],
 ];
 
 describe('createLameduck() options', () => {
@@ -82,6 +85,18 @@ describe('createLameduck() options', () => {
     );
     expect(() => createLameduck({ timeout: 3_000 })).toThrow(
       /readinessDelay \+ cleanupReserve \(5000 \+ 5000 = 10000\)/,
+    );
+  });
+
+  test('a 503 header must be a string with a valid name, and Connection cannot be replaced', () => {
+    expect(() => createLameduck({ rejectHeaders: { 'retry-after': 5 } } as never)).toThrow(
+      'lameduck: option "rejectHeaders.retry-after" must be a string; received 5 (number)',
+    );
+    expect(() => createLameduck({ rejectHeaders: { 'bad header': 'x' } })).toThrow(
+      'lameduck: option "rejectHeaders["bad header"]" must be a valid header name',
+    );
+    expect(() => createLameduck({ rejectHeaders: { Connection: 'keep-alive' } })).toThrow(
+      'lameduck: option "rejectHeaders.Connection" must be left out: the 503 always closes its connection',
     );
   });
 
