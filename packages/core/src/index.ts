@@ -2,6 +2,8 @@
 export { createLameduck } from './lameduck.js';
 export type { Lameduck, LameduckState, LameduckStats, ShutdownResult, Task } from './lameduck.js';
 export { DEFAULTS } from './options.js';
+export { resolveManager } from './adapter.js';
+export type { AdapterOptions } from './adapter.js';
 export type { LameduckOptions, ReadinessCheck, SignalOptions, ResolvedOptions } from './options.js';
 export type { AttachableServer, InflightRequest } from './connections.js';
 export type { CleanupHook, HookFailure, HookOptions } from './hooks.js';

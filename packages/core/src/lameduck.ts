@@ -100,8 +100,14 @@ export interface Lameduck {
   addTask<T>(task: Task<T>): Promise<Awaited<T>>;
   /** Calls `listener` on every state change. Returns an unsubscriber. */
   onStateChange(listener: (state: LameduckState, previous: LameduckState) => void): () => void;
-  /** Starts the shutdown. Idempotent: every call returns the same promise, which resolves to the result. */
-  shutdown(reason?: string): Promise<ShutdownResult>;
+  /**
+   * Starts the shutdown. Idempotent: every call returns the same promise, which resolves to the
+   * result. `readinessDelay` overrides the option for this shutdown (0 when nothing routes by
+   * readiness, say when the application closes itself).
+   */
+  shutdown(reason?: string, options?: { readinessDelay?: number }): Promise<ShutdownResult>;
+  /** Resolves when the drain has ended (servers closed or forced), before cleanup hooks run. */
+  drained(): Promise<void>;
   /** Opt-in: SIGTERM/SIGINT start the shutdown and the process exits with its code. Uninstallable. */
   handleSignals(options?: SignalOptions): SignalHandle;
   /** Counts for dashboards and tests. */
@@ -157,6 +163,10 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
   let hookCount = 0;
   let result: Promise<ShutdownResult> | undefined;
   let signals: SignalHandle | undefined;
+  let drainEnded!: () => void;
+  const drained = new Promise<void>((resolve) => {
+    drainEnded = resolve;
+  });
 
   function setState(next: LameduckState): void {
     const previous = state;
@@ -185,14 +195,13 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
     log.info({ inflight, connections, tasks: tasks.size, secondsLeft }, 'draining');
   }
 
-  async function run(skipDelay: boolean): Promise<ShutdownResult> {
+  async function run(delayMs: number): Promise<ShutdownResult> {
     const started = now();
     const deadline = started + options.timeout;
     const drainDeadline = deadline - options.cleanupReserve;
     setState('lameduck');
     closing.abort(createError(Error, 'LAMEDUCK_SHUTTING_DOWN', `lameduck: shutting down (${reason})`));
     tracker.markClosing();
-    const delayMs = skipDelay ? 0 : options.readinessDelay;
     log.info(
       {
         reason,
@@ -235,6 +244,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
 
     const cleanupStarted = now();
     setState('cleanup');
+    drainEnded();
     const hookFailures = await runHooks(hooks, deadline, now, {
       failed: (failure) => log.error({ hook: failure.name, err: failure.error }, 'cleanup hook failed'),
     });
@@ -267,7 +277,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
     return shutdown;
   }
 
-  function begin(why: string, skipDelay: boolean): Promise<ShutdownResult> {
+  function begin(why: string, delayMs: number): Promise<ShutdownResult> {
     if (result === undefined) {
       reason = why;
       // Assigned before run() starts: run() changes state synchronously, and a state listener that
@@ -276,7 +286,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       result = new Promise<ShutdownResult>((resolve) => {
         settle = resolve;
       });
-      settle(run(skipDelay));
+      settle(run(delayMs));
     }
     return result;
   }
@@ -409,18 +419,29 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return () => stateListeners.delete(listener);
     },
 
-    shutdown(why) {
+    shutdown(why, shutdownOptions) {
       if (why !== undefined && typeof why !== 'string') {
         return Promise.reject(invalidOption('reason', 'a string', why));
       }
-      return begin(why ?? 'shutdown() called', false);
+      const delayMs = shutdownOptions?.readinessDelay ?? options.readinessDelay;
+      if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs + options.cleanupReserve >= options.timeout) {
+        return Promise.reject(
+          invalidOption(
+            'readinessDelay',
+            'a whole number of milliseconds from 0, below timeout - cleanupReserve',
+            delayMs,
+          ),
+        );
+      }
+      return begin(why ?? 'shutdown() called', delayMs);
     },
+    drained: () => drained,
     handleSignals(signalOptions) {
       if (signals !== undefined) return signals;
       const resolved = resolveSignalOptions(signalOptions);
       signals = installSignalHandlers(
         {
-          begin,
+          begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
           get state() {
             return state;
           },

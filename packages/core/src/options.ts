@@ -179,6 +179,8 @@ export const DEFAULTS = Object.freeze({
   repeatWindow: 250,
   handleErrors: false,
   exitCode: undefined as SignalOptions['exitCode'],
+  lameduck: undefined,
+  handleSignals: true as boolean | SignalOptions,
 });
 
 /** Options after validation, with every default applied. */

@@ -24,7 +24,9 @@ function readmeDefaults(): Map<string, unknown> {
 
 /** `@default X` followed by the `name?:` it documents, in the options' source. */
 function jsdocDefaults(): Map<string, unknown> {
-  const source = readFileSync(join(ROOT, 'packages', 'core', 'src', 'options.ts'), 'utf8');
+  const source = ['options.ts', 'adapter.ts']
+    .map((file) => readFileSync(join(ROOT, 'packages', 'core', 'src', file), 'utf8'))
+    .join('\n');
   const found = new Map<string, unknown>();
   for (const match of source.matchAll(/@default (.+)\n(?:\s*\*.*\n)*?\s*\*\/\n\s*(\w+)\?:/g)) {
     found.set(match[2]!, parseDefault(match[1]!.trim()));

@@ -1,0 +1,149 @@
+/** The conformance suite: the same drain scenarios, over real sockets, for every server kind. */
+import http from 'node:http';
+import net from 'node:net';
+import type { LameduckOptions } from '@lameduck/core';
+import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+import { start, type Kind, type Running } from './servers.js';
+
+const AUTH = { authorization: 'yes' };
+
+export function conformance(kind: Kind): void {
+  describe(`${kind}: conformance`, () => {
+    let running: Running | undefined;
+    let release: Deferred<void>;
+    let arrived: Deferred<void>;
+    const agents: http.Agent[] = [];
+    const agent = () => {
+      const created = new http.Agent({ keepAlive: true });
+      agents.push(created);
+      return created;
+    };
+    async function server(options: LameduckOptions): Promise<Running> {
+      release = deferred();
+      arrived = deferred();
+      running = await start(
+        kind,
+        { silent: true, readinessDelay: 0, idleGrace: 20, ...options },
+        {
+          slow: () => {
+            arrived.resolve();
+            return release.promise;
+          },
+        },
+      );
+      return running;
+    }
+    afterEach(async () => {
+      for (const created of agents.splice(0)) created.destroy();
+      release.resolve();
+      await running?.close();
+      running = undefined;
+    });
+
+    test('an in-flight request finishes with Connection: close; idle keep-alive sockets close; graceful', async () => {
+      const { port, lameduck } = await server({});
+      const idle = await request(port, { agent: agent(), headers: AUTH });
+      expect(idle).toMatchObject({ status: 200, body: 'ok' });
+      const idleClosed = once(idle.socket, 'close');
+      const slow = request(port, { path: '/slow', agent: agent(), headers: AUTH });
+      await arrived.promise;
+      const done = lameduck.shutdown();
+      release.resolve();
+      const reply = await slow;
+      expect(reply).toMatchObject({ status: 200, body: 'slow done' });
+      expect(reply.headers.connection).toBe('close');
+      await idleClosed;
+      expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+    });
+
+    test('readiness flips at once while traffic is still served; liveness stays 200; probes pass auth', async () => {
+      const { port, lameduck } = await server({ readinessDelay: 2_000 });
+      const ready = await request(port, { path: '/readyz' });
+      expect(ready.status).toBe(200);
+      expect(JSON.parse(ready.body)).toEqual({ status: 'ready' });
+      expect(ready.headers['content-type']).toMatch(/^application\/json/);
+      const done = lameduck.shutdown('SIGTERM');
+      const unready = await request(port, { path: '/readyz' });
+      expect(unready.status).toBe(503);
+      expect(JSON.parse(unready.body)).toMatchObject({ status: 'shutting down', reason: 'SIGTERM' });
+      expect(await request(port, { path: '/readyz', method: 'HEAD' })).toMatchObject({ status: 503, body: '' });
+      expect((await request(port, { path: '/livez' })).status).toBe(200);
+      const served = await request(port, { agent: agent(), headers: AUTH });
+      expect(served).toMatchObject({ status: 200, body: 'ok' });
+      expect(served.headers.connection).toBe('close');
+      expect(lameduck.state).toBe('lameduck');
+      expect(await done).toMatchObject({ graceful: true });
+    });
+
+    test('after the listener closes: 503 with Connection: close and Retry-After, counted', async () => {
+      const { port, lameduck } = await server({ idleGrace: 60_000, timeout: 70_000 });
+      const kept = agent();
+      await request(port, { agent: kept, headers: AUTH });
+      const done = lameduck.shutdown();
+      expect(lameduck.accepting).toBe(false);
+      const late = await request(port, { agent: kept, path: '/slow', headers: AUTH });
+      expect(late.status).toBe(503);
+      expect(late.headers.connection).toBe('close');
+      expect(late.headers['retry-after']).toBe('5');
+      expect(JSON.parse(late.body)).toMatchObject({ status: 'shutting down' });
+      expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+    });
+
+    test('an upload arriving after the listener closed gets its 503, not a reset', async () => {
+      const size = 16 * 1024 * 1024;
+      const {
+        port,
+        lameduck,
+        server: httpServer,
+      } = await server({
+        idleGrace: 60_000,
+        timeout: 70_000,
+        discardLimit: size,
+      });
+      // Attaches the server (Express and Koa find it with its first request); then out of the way.
+      const warmUp = agent();
+      await request(port, { agent: warmUp, headers: AUTH });
+      warmUp.destroy();
+      const client = net.connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      client.pause();
+      let received = '';
+      const ended = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        client.on('data', (data: Buffer) => (received += data.toString('latin1')));
+        client.on('error', resolve);
+        client.on('end', () => resolve(undefined));
+      });
+      const decided = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
+        httpServer.prependListener('request', (req, res) => resolve([req, res])),
+      );
+      const done = lameduck.shutdown();
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\nContent-Length: ${size}\r\n\r\n`);
+      const [req, res] = await decided;
+      if (!res.writableFinished && req.readableFlowing !== true) {
+        await Promise.race([once(res, 'finish'), once(req, 'resume')]);
+      }
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        if (!(await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error))))) break;
+      }
+      client.resume();
+      expect(await ended).toBeUndefined();
+      expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      client.destroy();
+      expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+    });
+
+    test('the deadline destroys a request that never finishes and reports it', async () => {
+      const { port, lameduck } = await server({ timeout: 800, cleanupReserve: 300 });
+      await request(port, { headers: AUTH });
+      const hung = request(port, { path: '/slow?never', agent: agent(), headers: AUTH }).catch(
+        (error: NodeJS.ErrnoException) => error,
+      );
+      await arrived.promise;
+      const result = await lameduck.shutdown();
+      expect(result).toMatchObject({ forced: true, graceful: false, exitCode: 1 });
+      expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/slow?never', age: expect.any(Number) }]);
+      expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+    });
+  });
+}

@@ -1,0 +1,33 @@
+/** @lameduck/express: graceful shutdown for Express 4 and 5 as one middleware, `app.use(graceful())`. */
+import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** Options of `graceful()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
+export type GracefulOptions = AdapterOptions;
+
+/** The middleware, with its manager at hand: `graceful().lameduck.attach(server)`. */
+export interface GracefulMiddleware extends RequestHandler {
+  readonly lameduck: Lameduck;
+}
+
+/**
+ * Creates the drain middleware. Mount it first, before routes and before middleware that could
+ * answer or refuse the probes (auth, CORS, rate limits). Its server is attached with its first
+ * request; attach it yourself to cover the time before that: `middleware.lameduck.attach(server)`.
+ * @example
+ * const app = express();
+ * app.use(graceful());
+ * app.get('/', (req, res) => res.send('hello'));
+ * app.listen(3000);
+ */
+export function graceful(options?: GracefulOptions): GracefulMiddleware {
+  const lameduck = resolveManager(options);
+  function lameduckMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const answer = lameduck.intercept(req, res);
+    if (answer === undefined) return next();
+    answer.then((response) => void res.status(response.status).set(response.headers).send(response.body), next);
+  }
+  return Object.assign(lameduckMiddleware, { lameduck });
+}
+
+export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';

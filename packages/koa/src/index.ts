@@ -1,0 +1,35 @@
+/** @lameduck/koa: graceful shutdown for Koa 2 and 3 as one middleware, `app.use(graceful())`. */
+import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
+import type { Middleware } from 'koa';
+
+/** Options of `graceful()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
+export type GracefulOptions = AdapterOptions;
+
+/** The middleware, with its manager at hand: `graceful().lameduck.attach(server)`. */
+export type GracefulMiddleware = Middleware & { readonly lameduck: Lameduck };
+
+/**
+ * Creates the drain middleware. Use it first, before routes and before middleware that could answer
+ * or refuse the probes (auth, CORS, rate limits). Its server is attached with its first request;
+ * attach it yourself to cover the time before that: `middleware.lameduck.attach(server)`.
+ * @example
+ * const app = new Koa();
+ * app.use(graceful());
+ * app.use((ctx) => { ctx.body = 'hello'; });
+ * app.listen(3000);
+ */
+export function graceful(options?: GracefulOptions): GracefulMiddleware {
+  const lameduck = resolveManager(options);
+  const lameduckMiddleware: Middleware = async function lameduckMiddleware(ctx, next) {
+    const answer = lameduck.intercept(ctx.req, ctx.res);
+    if (answer === undefined) return next();
+    const response = await answer;
+    // Set directly, not through ctx.throw(): Koa's error path drops headers set before it.
+    ctx.status = response.status;
+    ctx.set(response.headers);
+    ctx.body = response.body;
+  };
+  return Object.assign(lameduckMiddleware, { lameduck });
+}
+
+export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
