@@ -187,6 +187,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
     });
   }
 
+  /** Logs what is left and the seconds until it is forced; nothing when nothing is left. */
   function logProgress(deadline: number): void {
     const inflight = tracker.inflightCount();
     const connections = tracker.connectionCount();
@@ -221,7 +222,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       () => nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline is near')),
       Math.max(0, drainDeadline - options.abortBefore - now()),
     ).unref();
-    const progress = setInterval(logProgress, PROGRESS_INTERVAL, deadline).unref();
+    const progress = setInterval(logProgress, PROGRESS_INTERVAL, drainDeadline).unref();
     const serversClosed = tracker.drain();
     const forced = await timedOut(Promise.all([serversClosed, whenTasksDone()]), drainDeadline - now());
     let stuck: InflightRequest[] = [];

@@ -1,6 +1,7 @@
 /** Hooks, background tasks, readiness checks and logging, driven in process. */
+import http from 'node:http';
 import { createLameduck, type Logger } from '@lameduck/core';
-import { deferred } from './helpers.js';
+import { deferred, listen, request } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0 } as const;
 
@@ -211,5 +212,35 @@ describe('logging', () => {
     const { lines, logger } = recorder();
     await createLameduck({ readinessDelay: 0, logger, silent: true }).shutdown();
     expect(lines).toEqual([]);
+  });
+
+  test('while draining, progress is logged at most once a second: in flight, connections, seconds left', async () => {
+    const { lines, logger } = recorder();
+    const lameduck = createLameduck({ readinessDelay: 0, logger });
+    const arrived = deferred();
+    const release = deferred();
+    const server = http.createServer((_req, res) => {
+      arrived.resolve();
+      void release.promise.then(() => res.end('done'));
+    });
+    lameduck.attach(server);
+    const port = await listen(server);
+    const reply = request(port);
+    await arrived.promise;
+    const done = lameduck.shutdown();
+    const progress = new Promise<Record<string, unknown>>((resolve) => {
+      const info = logger.info;
+      logger.info = (fields, message) => {
+        info(fields, message);
+        if (message === 'draining') resolve(fields as Record<string, unknown>);
+      };
+    });
+    expect(await progress).toEqual({ inflight: 1, connections: 1, tasks: 0, secondsLeft: expect.any(Number) });
+    release.resolve();
+    await reply;
+    await done;
+    const draining = lines.filter(([, , message]) => message === 'draining');
+    expect(draining).toHaveLength(1);
+    expect(draining[0]![1].secondsLeft).toBeLessThanOrEqual(20);
   });
 });

@@ -1,0 +1,44 @@
+/** Type tests for the public API: checked by the typecheck, run as no-ops by Jest. */
+import type http from 'node:http';
+import { expectTypeOf } from 'expect-type';
+import {
+  createLameduck,
+  DEFAULTS,
+  resolveManager,
+  type AdapterOptions,
+  type Lameduck,
+  type LameduckOptions,
+  type LameduckState,
+  type PlainResponse,
+  type ShutdownResult,
+  type SignalHandle,
+} from '@lameduck/core';
+
+test('the public API has the types it documents', () => {
+  expectTypeOf(createLameduck).parameter(0).toEqualTypeOf<LameduckOptions | undefined>();
+  expectTypeOf(createLameduck).returns.toEqualTypeOf<Lameduck>();
+  expectTypeOf<Lameduck['state']>().toEqualTypeOf<LameduckState>();
+  expectTypeOf<LameduckState>().toEqualTypeOf<'serving' | 'lameduck' | 'draining' | 'cleanup' | 'closed'>();
+  expectTypeOf<Lameduck['shutdown']>().returns.toEqualTypeOf<Promise<ShutdownResult>>();
+  expectTypeOf<Lameduck['handleSignals']>().returns.toEqualTypeOf<SignalHandle>();
+  expectTypeOf<Lameduck['intercept']>().parameters.toEqualTypeOf<[http.IncomingMessage, http.ServerResponse]>();
+  expectTypeOf<Lameduck['intercept']>().returns.toEqualTypeOf<Promise<PlainResponse> | undefined>();
+  expectTypeOf<Lameduck['addTask']>().toBeCallableWith(Promise.resolve(1));
+  expectTypeOf<Lameduck['addTask']>().toBeCallableWith(async (signal: AbortSignal) => signal.aborted);
+  expectTypeOf<Lameduck['signal']>().toEqualTypeOf<AbortSignal>();
+  expectTypeOf<ShutdownResult['exitCode']>().toEqualTypeOf<0 | 1>();
+  expectTypeOf(resolveManager).parameter(0).toEqualTypeOf<AdapterOptions | undefined>();
+  expectTypeOf(DEFAULTS.timeout).toExtend<number>();
+  expectTypeOf<AdapterOptions>().toMatchTypeOf<LameduckOptions>();
+
+  // Type-checked, never called: these must not compile.
+  const mistakes = () => {
+    // @ts-expect-error: unknown options are a type error too, not only a runtime one
+    createLameduck({ timout: 1000 });
+    // @ts-expect-error: durations are numbers
+    createLameduck({ timeout: '25s' });
+    // @ts-expect-error: a server is required
+    createLameduck().attach();
+  };
+  expectTypeOf(mistakes).toBeFunction();
+});
