@@ -1,13 +1,18 @@
 /** Tracks attached servers, their raw sockets and the requests in flight; closes them during a drain. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2SecureServer, Http2Session, Http2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createError } from './errors.js';
+import type { PlainResponse } from './health.js';
 
-/** A server lameduck can drain: `http.Server` or `https.Server` (Express, Koa and Fastify use these). */
-export type AttachableServer = HttpServer | HttpsServer;
+/**
+ * A server lameduck can drain: `http.Server`, `https.Server` (Express, Koa and Fastify use these), or
+ * an HTTP/2 server from `http2.createServer()` / `http2.createSecureServer()`.
+ */
+export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
 /** A request that was still in flight when it was looked at (at the deadline, say). */
 export interface InflightRequest {
@@ -31,6 +36,10 @@ interface Connection {
   /** `raw.bytesRead` at `idleSince`; more bytes since then mean a request is on its way. */
   bytesSeen: number;
   timer: NodeJS.Timeout | undefined;
+  /** Handed over by an `upgrade` (a WebSocket, say): never idle; closers and the deadline end it. */
+  upgrade: (InflightRequest & { started: number }) | undefined;
+  /** The HTTP/2 session on this connection: closed with GOAWAY, never idle-closed. */
+  session: Http2Session | undefined;
 }
 
 interface ServerEntry {
@@ -55,6 +64,8 @@ export interface Tracker {
   detach(server: AttachableServer): void;
   /** Tracks a request the channel did not see (its server was not attached yet). Cheap no-op otherwise. */
   track(req: IncomingMessage, res: ServerResponse): void;
+  /** Connections handed over by an `upgrade` and still open. */
+  readonly upgradedCount: () => number;
   readonly servers: () => AttachableServer[];
   readonly inflightCount: () => number;
   readonly connectionCount: () => number;
@@ -63,26 +74,44 @@ export interface Tracker {
   markClosing(): void;
   /** Closes the listeners and every socket once idle; resolves when every server has closed. */
   drain(): Promise<void>;
-  /** Destroys every socket left; returns what was still in flight and how many sockets were destroyed. */
-  force(): { stuck: InflightRequest[]; destroyed: number };
+  /**
+   * Destroys every socket left; returns what was still in flight (requests and HTTP/2 streams), the
+   * upgraded connections still open, and how many sockets were destroyed.
+   */
+  force(): { stuck: InflightRequest[]; upgrades: InflightRequest[]; destroyed: number };
   /** Requests that completed after `markClosing()`. */
   readonly completedWhileClosing: () => number;
   /** Stops listening to the request channel and clears every timer. */
   dispose(): void;
 }
 
-/** Creates a tracker; `idleGrace` is how long a socket must be quiet before a drain closes it. */
-export function createTracker(idleGrace: number): Tracker {
+/** What the tracker needs from its manager. */
+export interface TrackerSettings {
+  /** How long a socket must be quiet before a drain closes it. */
+  idleGrace: number;
+  /** Called for an upgrade refused because the listener had closed; returns the 503 to send. */
+  refuseUpgrade(): PlainResponse;
+}
+
+function toInflight(method: string, url: string, started: number, time: number): InflightRequest {
+  return { method, url, age: Math.round(time - started) };
+}
+
+/** Creates the tracker a manager drives. */
+export function createTracker({ idleGrace, refuseUpgrade }: TrackerSettings): Tracker {
   const owner = {};
   const servers = new Map<AttachableServer, ServerEntry>();
   const connections = new Set<Connection>();
   const inflight = new Map<ServerResponse, number>();
+  const streams = new Map<Http2Stream, InflightRequest & { started: number }>();
+  const sessions = new Set<Http2Session>();
   /** TLS servers on which a TLS socket could not be linked to its raw socket (see onSecureConnection). */
   const unlinked = new WeakSet<AttachableServer>();
   let closing = false;
   let draining = false;
   let completed = 0;
   let subscribed = false;
+  let upgraded = 0;
   let lateSweep: NodeJS.Timeout | undefined;
   let resolveDrained: (() => void) | undefined;
 
@@ -96,6 +125,8 @@ export function createTracker(idleGrace: number): Tracker {
       idleSince: now(),
       bytesSeen: raw.bytesRead,
       timer: undefined,
+      upgrade: undefined,
+      session: undefined,
     };
     (raw as Tagged<Socket>)[kConnection] = connection;
     if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;
@@ -124,11 +155,57 @@ export function createTracker(idleGrace: number): Tracker {
     connect(socket, socket, this);
   }
 
+  function onUpgrade(this: AttachableServer, req: IncomingMessage, socket: Socket): void {
+    const connection = (socket as Tagged<Socket>)[kConnection];
+    if (connection === undefined || connection.owner !== owner) return;
+    if (draining) {
+      // The application's own upgrade listener still runs after this one; it finds the socket ending.
+      const response = refuseUpgrade();
+      const body = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+      const headers = Object.entries(response.headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    connection.upgrade = { method: req.method ?? 'GET', url: req.url ?? '', age: 0, started: now() };
+    upgraded++;
+  }
+
+  /** Our upgrade listener goes first, but only once the application listens for upgrades itself. */
+  function onNewListener(this: AttachableServer, event: string | symbol, listener: unknown): void {
+    // 'newListener' comes before the listener is added, our own prepend included.
+    if (event !== 'upgrade' || listener === onUpgrade || this.listeners('upgrade').includes(onUpgrade)) return;
+    this.prependListener('upgrade', onUpgrade);
+  }
+
+  function onSession(this: AttachableServer, session: Http2Session): void {
+    // session.socket is a proxy that forwards property reads to the socket.
+    const connection = (session.socket as Tagged<Socket> | undefined)?.[kConnection];
+    if (connection === undefined || connection.owner !== owner) return;
+    connection.session = session;
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    if (draining) session.close();
+  }
+
+  function onStream(this: AttachableServer, stream: Http2Stream, headers: IncomingHttpHeaders): void {
+    const method = headers[':method'] ?? 'GET';
+    const url = headers[':path'] ?? '';
+    streams.set(stream, { method, url, age: 0, started: now() });
+    stream.once('close', () => {
+      if (streams.delete(stream) && closing) completed++;
+    });
+  }
+
   function onSocketClose(this: Socket): void {
     const connection = (this as Tagged<Socket>)[kConnection];
     if (connection === undefined || connection.owner !== owner) return;
     connections.delete(connection);
     clearTimeout(connection.timer);
+    if (connection.upgrade !== undefined) upgraded--;
   }
 
   function onServerClose(this: AttachableServer): void {
@@ -189,6 +266,7 @@ export function createTracker(idleGrace: number): Tracker {
     clearTimeout(connection.timer);
     connection.timer = undefined;
     if (connection.active > 0 || connection.raw.destroyed) return;
+    if (connection.upgrade !== undefined || connection.session !== undefined) return;
     if (connection.http === undefined && unlinked.has(connection.server)) return;
     const time = now();
     const bytes = connection.raw.bytesRead;
@@ -227,7 +305,7 @@ export function createTracker(idleGrace: number): Tracker {
   }
 
   function markClose(response: ServerResponse): void {
-    if (response.headersSent) return;
+    if (response.headersSent || response.req.httpVersionMajor >= 2) return;
     response.shouldKeepAlive = false;
     response.setHeader('Connection', 'close');
   }
@@ -251,9 +329,14 @@ export function createTracker(idleGrace: number): Tracker {
       }
       tagged[kOwner] = owner;
       servers.set(server, { late: server.listening, closed: false });
-      server.on('connection', onConnection);
-      if (server instanceof TlsServer) server.on('secureConnection', onSecureConnection);
+      // First: an HTTP/2 server creates its session in its own connection listener.
+      server.prependListener('connection', onConnection);
+      if (server instanceof TlsServer) server.prependListener('secureConnection', onSecureConnection);
       server.on('close', onServerClose);
+      server.on('session', onSession);
+      server.on('stream', onStream);
+      server.on('newListener', onNewListener);
+      if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', onUpgrade);
       ensureSubscribed();
       if (draining) closeListener(server);
     },
@@ -264,6 +347,10 @@ export function createTracker(idleGrace: number): Tracker {
       server.off('connection', onConnection);
       server.off('secureConnection', onSecureConnection);
       server.off('close', onServerClose);
+      server.off('session', onSession);
+      server.off('stream', onStream);
+      server.off('newListener', onNewListener);
+      server.off('upgrade', onUpgrade);
       for (const connection of connections) {
         if (connection.server !== server) continue;
         clearTimeout(connection.timer);
@@ -276,7 +363,8 @@ export function createTracker(idleGrace: number): Tracker {
     },
 
     track(req, res) {
-      if (inflight.has(res)) return;
+      // HTTP/2 requests are tracked as streams.
+      if (inflight.has(res) || req.httpVersionMajor >= 2) return;
       const socket = req.socket as Tagged<Socket> | null;
       if (socket === null) return;
       let connection = socket[kConnection];
@@ -291,15 +379,16 @@ export function createTracker(idleGrace: number): Tracker {
     },
 
     servers: () => [...servers.keys()],
-    inflightCount: () => inflight.size,
+    upgradedCount: () => upgraded,
+    inflightCount: () => inflight.size + streams.size,
     connectionCount: () => connections.size,
     inflight() {
       const time = now();
-      return [...inflight].map(([response, started]) => ({
-        method: response.req.method ?? 'GET',
-        url: response.req.url ?? '',
-        age: Math.round(time - started),
-      }));
+      const requests = [...inflight].map(([response, started]) =>
+        toInflight(response.req.method ?? 'GET', response.req.url ?? '', started, time),
+      );
+      const h2 = [...streams.values()].map(({ method, url, started }) => toInflight(method, url, started, time));
+      return [...requests, ...h2];
     },
     completedWhileClosing: () => completed,
 
@@ -314,12 +403,14 @@ export function createTracker(idleGrace: number): Tracker {
         resolveDrained = resolve;
       });
       for (const server of servers.keys()) closeListener(server);
+      // GOAWAY: the client opens no new stream here; the streams in flight finish.
+      for (const session of sessions) session.close();
       for (const connection of connections) review(connection);
       const late = [...servers].filter(([, entry]) => entry.late).map(([server]) => server);
       if (late.length > 0) {
         // Sockets accepted before a late attach are unknown to us: let Node close the idle ones.
         lateSweep = setTimeout(() => {
-          for (const server of late) server.closeIdleConnections();
+          for (const server of late) if ('closeIdleConnections' in server) server.closeIdleConnections();
         }, idleGrace).unref();
       }
       settleDrain();
@@ -328,6 +419,11 @@ export function createTracker(idleGrace: number): Tracker {
 
     force() {
       const stuck = this.inflight();
+      const time = now();
+      const upgrades = [...connections]
+        .filter((connection) => connection.upgrade !== undefined && !connection.raw.destroyed)
+        .map(({ upgrade }) => toInflight(upgrade!.method, upgrade!.url, upgrade!.started, time));
+      for (const session of sessions) session.destroy();
       let destroyed = 0;
       for (const connection of connections) {
         if (connection.raw.destroyed) continue;
@@ -335,8 +431,10 @@ export function createTracker(idleGrace: number): Tracker {
         destroyed++;
       }
       // Sockets accepted before a late attach: Node knows them even if we do not.
-      for (const server of servers.keys()) server.closeAllConnections();
-      return { stuck, destroyed };
+      for (const server of servers.keys()) {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }
+      return { stuck, upgrades, destroyed };
     },
 
     dispose() {

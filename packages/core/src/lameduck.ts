@@ -34,8 +34,10 @@ export interface ShutdownResult {
   forced: boolean;
   /** 0 when graceful, 1 otherwise: what `handleSignals()` exits with by default. */
   exitCode: 0 | 1;
-  /** Requests still in flight when the deadline forced them (method, url, age in ms). */
+  /** Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in ms). */
   stuckRequests: InflightRequest[];
+  /** Upgraded connections (WebSockets) still open at the deadline: the upgrade request, and age since it. */
+  stuckUpgrades: InflightRequest[];
   /** Sockets destroyed at the deadline. */
   destroyedConnections: number;
   /** Background tasks still running at the deadline. */
@@ -54,6 +56,8 @@ export interface LameduckStats {
   servers: number;
   connections: number;
   inflight: number;
+  /** Connections handed over by an `upgrade` (WebSockets) and still open. */
+  upgraded: number;
   tasks: number;
 }
 
@@ -65,6 +69,8 @@ export interface Lameduck {
   readonly accepting: boolean;
   /** Aborts the moment shutdown starts: stop taking new background work. */
   readonly signal: AbortSignal;
+  /** Aborts when the listener closes and the drain starts: end streams now (a final event, then end). */
+  readonly drainSignal: AbortSignal;
   /** Aborts `abortBefore` ms before requests are forced: handlers should finish now. */
   readonly deadlineSignal: AbortSignal;
   /** The validated options, defaults applied. */
@@ -96,6 +102,12 @@ export interface Lameduck {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
+  /**
+   * Registers a closer: it runs when the drain starts, to end long-lived connections politely
+   * (WebSockets: `close(1001)`), and the drain waits for it like a task. Returns a remover.
+   * @example lameduck.addCloser(() => { for (const ws of wss.clients) ws.close(1001, 'server shutting down'); });
+   */
+  addCloser(closer: (signal: AbortSignal) => unknown, options?: { name?: string }): () => void;
   /** Registers background work that shutdown waits for (within the deadline). Returns its promise. */
   addTask<T>(task: Task<T>): Promise<Awaited<T>>;
   /** Calls `listener` on every state change. Returns an unsubscriber. */
@@ -149,8 +161,13 @@ function pathOf(url: string | undefined, path: string | false): boolean {
 export function createLameduck(input?: LameduckOptions): Lameduck {
   const options = Object.freeze(resolveOptions(input));
   const log = createLog(options.logger, options.silent);
-  const tracker = createTracker(options.idleGrace);
+  const tracker = createTracker({
+    idleGrace: options.idleGrace,
+    refuseUpgrade: () => lameduck.reject(),
+  });
   const closing = new AbortController();
+  const draining = new AbortController();
+  const closers: { name: string; closer: (signal: AbortSignal) => unknown }[] = [];
   const nearDeadline = new AbortController();
   const stateListeners = new Set<(state: LameduckState, previous: LameduckState) => void>();
   const hooks: Hook[] = [];
@@ -218,6 +235,14 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
 
     const drainStarted = now();
     setState('draining');
+    draining.abort(createError(Error, 'LAMEDUCK_SHUTTING_DOWN', `lameduck: draining (${reason})`));
+    for (const { name, closer } of closers) {
+      void lameduck
+        .addTask((signal) => closer(signal))
+        .catch((error: unknown) => {
+          log.warn({ closer: name, err: error }, 'closer failed');
+        });
+    }
     const abortTimer = setTimeout(
       () => nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline is near')),
       Math.max(0, drainDeadline - options.abortBefore - now()),
@@ -226,16 +251,20 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
     const serversClosed = tracker.drain();
     const forced = await timedOut(Promise.all([serversClosed, whenTasksDone()]), drainDeadline - now());
     let stuck: InflightRequest[] = [];
+    let upgrades: InflightRequest[] = [];
     let destroyed = 0;
     const abandonedTasks = forced ? tasks.size : 0;
     if (forced) {
       if (!nearDeadline.signal.aborted) {
         nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline has passed'));
       }
-      ({ stuck, destroyed } = tracker.force());
+      ({ stuck, upgrades, destroyed } = tracker.force());
       for (const request of stuck.slice(0, MAX_LOGGED_STUCK)) log.warn(request, 'request forced at the deadline');
+      for (const upgrade of upgrades.slice(0, MAX_LOGGED_STUCK)) {
+        log.warn(upgrade, 'upgraded connection destroyed at the deadline');
+      }
       log.warn(
-        { requests: stuck.length, connections: destroyed, tasks: abandonedTasks },
+        { requests: stuck.length, upgrades: upgrades.length, connections: destroyed, tasks: abandonedTasks },
         'drain deadline reached: destroyed what was left',
       );
       await timedOut(serversClosed, deadline - now());
@@ -258,6 +287,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       forced,
       exitCode: graceful ? 0 : 1,
       stuckRequests: stuck,
+      stuckUpgrades: upgrades,
       destroyedConnections: destroyed,
       abandonedTasks,
       hookFailures,
@@ -270,9 +300,14 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       },
     };
     setState('closed');
-    const { stuckRequests, hookFailures: failures, ...summary } = shutdown;
+    const { stuckRequests, stuckUpgrades, hookFailures: failures, ...summary } = shutdown;
     (graceful ? log.info : log.warn)(
-      { ...summary, stuckRequests: stuckRequests.length, hookFailures: failures.map((failure) => failure.name) },
+      {
+        ...summary,
+        stuckRequests: stuckRequests.length,
+        stuckUpgrades: stuckUpgrades.length,
+        hookFailures: failures.map((failure) => failure.name),
+      },
       'shutdown complete',
     );
     return shutdown;
@@ -300,6 +335,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return state === 'serving' || state === 'lameduck';
     },
     signal: closing.signal,
+    drainSignal: draining.signal,
     deadlineSignal: nearDeadline.signal,
     options,
 
@@ -358,6 +394,12 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
         if (pathOf(req.url, options.livenessPath)) return Promise.resolve(lameduck.liveness());
       }
       if (state === 'serving' || state === 'lameduck') return undefined;
+      if (req.httpVersionMajor >= 2) {
+        // HTTP/2 has no Connection header: its session got GOAWAY when the drain started.
+        const response = lameduck.reject();
+        delete response.headers.connection;
+        return Promise.resolve(response);
+      }
       // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
       res.shouldKeepAlive = false;
       return discardBody(req, options.discardLimit).then(() => lameduck.reject());
@@ -383,6 +425,15 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return () => {
         const index = hooks.indexOf(entry);
         if (index !== -1) hooks.splice(index, 1);
+      };
+    },
+    addCloser(closer, closerOptions) {
+      if (typeof closer !== 'function') throw invalidOption('closer', 'a function', closer);
+      const entry = { name: closerOptions?.name ?? (closer.name || `closer #${closers.length + 1}`), closer };
+      closers.push(entry);
+      return () => {
+        const index = closers.indexOf(entry);
+        if (index !== -1) closers.splice(index, 1);
       };
     },
     addTask<T>(task: Task<T>): Promise<Awaited<T>> {
@@ -467,6 +518,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
         servers: tracker.servers().length,
         connections: tracker.connectionCount(),
         inflight: tracker.inflightCount(),
+        upgraded: tracker.upgradedCount(),
         tasks: tasks.size,
       };
     },
