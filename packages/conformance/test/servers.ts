@@ -2,6 +2,8 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import fastifyWebsocket from '@fastify/websocket';
 import { createLameduck, type Lameduck, type LameduckOptions } from '@lameduck/core';
 import { graceful as expressGraceful } from '@lameduck/express';
 import fastifyGraceful from '@lameduck/fastify';
@@ -9,6 +11,7 @@ import { graceful as koaGraceful } from '@lameduck/koa';
 import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
 import type Koa from 'koa';
+import { WebSocketServer } from 'ws';
 
 const load = createRequire(__filename);
 
@@ -42,9 +45,38 @@ export interface Running {
 /** Answers 401 to everything: a stand-in for auth middleware that the probes must get past. */
 const AUTH = 'authorization required';
 
+const FIRST_EVENT = 'data: first\n\n';
+const LAST_EVENT = 'event: bye\ndata: server shutting down\n\n';
+
+/** Server-sent events: a first event now, a final one and the end when the drain starts. */
+function eventStream(lameduck: Lameduck): PassThrough {
+  const stream = new PassThrough();
+  stream.write(FIRST_EVENT);
+  lameduck.drainSignal.addEventListener('abort', () => stream.end(LAST_EVENT), { once: true });
+  return stream;
+}
+
+/** The ws recipe for servers that hand out their http.Server: a closer says 1001 at drain start. */
+function webSockets(server: http.Server, lameduck: Lameduck): WebSocketServer {
+  const wss = new WebSocketServer({ server, path: '/ws' });
+  wss.on('connection', (socket) => socket.send('hello'));
+  lameduck.addCloser(() => {
+    for (const client of wss.clients) client.close(1001, 'server shutting down');
+  });
+  return wss;
+}
+
+const EVENT_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' };
+
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
+}
+
+async function closeAll(server: http.Server, wss: WebSocketServer): Promise<void> {
+  for (const client of wss.clients) client.terminate();
+  wss.close();
+  await stop(server);
 }
 
 async function stop(server: http.Server): Promise<void> {
@@ -75,11 +107,16 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
         return void res.end(AUTH);
       }
       if (req.url?.startsWith('/slow')) return void routes.slow().then(() => res.end('slow done'));
+      if (req.url === '/events') {
+        res.writeHead(200, EVENT_HEADERS);
+        return void eventStream(lameduck).pipe(res);
+      }
       res.end('ok');
     });
     server.keepAliveTimeout = 120_000;
     lameduck.attach(server);
-    return { port: await listen(server), lameduck, server, close: () => stop(server) };
+    const wss = webSockets(server, lameduck);
+    return { port: await listen(server), lameduck, server, close: () => closeAll(server, wss) };
   }
 
   if (kind === 'express' || kind === 'express-4') {
@@ -89,14 +126,19 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
     app.use(middleware);
     app.use((req, res, next) => (authorized(req.headers) ? next() : void res.status(401).send(AUTH)));
     app.get('/slow', (_req, res) => void routes.slow().then(() => res.send('slow done')));
+    app.get('/events', (_req, res) => {
+      res.writeHead(200, EVENT_HEADERS);
+      eventStream(middleware.lameduck).pipe(res);
+    });
     app.get('/', (_req, res) => void res.send('ok'));
     // What users write: app.listen(). The middleware finds the server with the first request.
     const server = await new Promise<http.Server>((resolve) => {
       const listening: http.Server = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
     server.keepAliveTimeout = 120_000;
+    const wss = webSockets(server, middleware.lameduck);
     const port = (server.address() as AddressInfo).port;
-    return { port, lameduck: middleware.lameduck, server, close: () => stop(server) };
+    return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
   }
 
   if (kind === 'koa' || kind === 'koa-2') {
@@ -116,6 +158,9 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
       if (ctx.path === '/slow') {
         await routes.slow();
         ctx.body = 'slow done';
+      } else if (ctx.path === '/events') {
+        ctx.set(EVENT_HEADERS);
+        ctx.body = eventStream(middleware.lameduck);
       } else {
         ctx.body = 'ok';
       }
@@ -123,13 +168,21 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     server.keepAliveTimeout = 120_000;
+    const wss = webSockets(server, middleware.lameduck);
     const port = (server.address() as AddressInfo).port;
-    return { port, lameduck: middleware.lameduck, server, close: () => stop(server) };
+    return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
   }
 
   // Fastify: its default keep-alive timeout is 72 s; keep it far beyond the test's time too.
   const app = fastifyFactory(kind)({ logger: false, keepAliveTimeout: 120_000 });
   await app.register(fastifyGraceful, settings);
+  // The @fastify/websocket recipe: a closer says 1001 to its clients at drain start.
+  await app.register(fastifyWebsocket);
+  app.lameduck.addCloser(() => {
+    for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+  });
+  app.get('/ws', { websocket: true }, (socket) => socket.send('hello'));
+  app.get('/events', (_request, reply) => reply.headers(EVENT_HEADERS).send(eventStream(app.lameduck)));
   app.addHook('onRequest', async (request, reply) => {
     if (!authorized(request.headers)) return reply.code(401).send(AUTH);
   });

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { LameduckOptions } from '@lameduck/core';
+import { WebSocket } from 'ws';
 import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
 import { start, type Kind, type Running } from './servers.js';
 
@@ -131,6 +132,45 @@ export function conformance(kind: Kind): void {
       expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       client.destroy();
       expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+    });
+
+    test('a WebSocket gets 1001 "going away" when the drain starts; the drain ends once it has closed', async () => {
+      const { port, lameduck } = await server({ timeout: 60_000 });
+      await request(port, { headers: AUTH });
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: AUTH });
+      await once(socket, 'message');
+      expect(lameduck.stats().upgraded).toBe(1);
+      const closed = once(socket, 'close');
+      const result = await lameduck.shutdown();
+      const [code, reason] = await closed;
+      expect(code).toBe(1001);
+      expect(String(reason)).toBe('server shutting down');
+      expect(result).toMatchObject({ graceful: true, forced: false, stuckUpgrades: [] });
+    });
+
+    test('a server-sent event stream gets its final event and a clean end when the drain starts', async () => {
+      const { port, lameduck } = await server({ timeout: 60_000 });
+      const first = deferred();
+      const stream = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/events', headers: AUTH, agent: agent() }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            first.resolve();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+      });
+      await first.promise;
+      const result = await lameduck.shutdown();
+      expect(await stream).toEqual({
+        status: 200,
+        text: 'data: first\n\nevent: bye\ndata: server shutting down\n\n',
+      });
+      expect(result).toMatchObject({ graceful: true, forced: false });
     });
 
     test('the deadline destroys a request that never finishes and reports it', async () => {
