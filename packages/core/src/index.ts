@@ -1,6 +1,14 @@
 /** @lameduck/core: correct, timeout-bounded graceful shutdown for Node.js HTTP servers. */
 export { createLameduck } from './lameduck.js';
-export type { Lameduck, LameduckState, LameduckStats, ShutdownResult, Task } from './lameduck.js';
+export type {
+  AnyRequest,
+  AnyResponse,
+  Lameduck,
+  LameduckState,
+  LameduckStats,
+  ShutdownResult,
+  Task,
+} from './lameduck.js';
 export { DEFAULTS } from './options.js';
 export { resolveManager } from './adapter.js';
 export type { AdapterOptions } from './adapter.js';

@@ -1,5 +1,6 @@
 /** The drain manager: state, the shutdown sequence under one deadline, hooks, tasks and probes. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createTracker, type AttachableServer, type InflightRequest } from './connections.js';
 import { createError, invalidOption } from './errors.js';
 import { discardBody, healthResponse, runChecks, sendPlain, type PlainResponse } from './health.js';
@@ -50,6 +51,11 @@ export interface ShutdownResult {
   durations: { lameDuck: number; drain: number; cleanup: number; total: number };
 }
 
+/** A request lameduck can look at: HTTP/1 (`node:http`, every framework) or HTTP/2's compatibility API. */
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+/** The response that goes with an `AnyRequest`. */
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
 /** A point-in-time view of a manager. */
 export interface LameduckStats {
   state: LameduckState;
@@ -80,7 +86,7 @@ export interface Lameduck {
   /** Stops tracking this server. */
   detach(server: AttachableServer): this;
   /** Tells the manager a request started; a cheap no-op when its server is attached. Adapters call it. */
-  trackRequest(req: IncomingMessage, res: ServerResponse): void;
+  trackRequest(req: AnyRequest, res: AnyResponse): void;
   /** The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. */
   readiness(): Promise<PlainResponse>;
   /** The liveness answer: 200 until the process exits. */
@@ -94,12 +100,12 @@ export interface Lameduck {
    * `trackRequest()`. The adapters are built on it.
    * @example const answer = lameduck.intercept(req, res); if (answer === undefined) return next();
    */
-  intercept(req: IncomingMessage, res: ServerResponse): Promise<PlainResponse> | undefined;
+  intercept(req: AnyRequest, res: AnyResponse): Promise<PlainResponse> | undefined;
   /**
    * For plain `node:http` servers: `intercept()`, with the answer written. Returns true when it answered.
    * @example http.createServer((req, res) => { if (lameduck.handle(req, res)) return; app(req, res); })
    */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  handle(req: AnyRequest, res: AnyResponse): boolean;
   /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
   /**
@@ -355,7 +361,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return this;
     },
     trackRequest(req, res) {
-      tracker.track(req, res);
+      if (req.httpVersionMajor < 2) tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
     async readiness() {
@@ -387,7 +393,7 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return { status: 503, headers, body };
     },
     intercept(req, res) {
-      tracker.track(req, res);
+      lameduck.trackRequest(req, res);
       const method = req.method;
       if (method === 'GET' || method === 'HEAD') {
         if (pathOf(req.url, options.readinessPath)) return lameduck.readiness();
@@ -401,13 +407,13 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
         return Promise.resolve(response);
       }
       // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
-      res.shouldKeepAlive = false;
-      return discardBody(req, options.discardLimit).then(() => lameduck.reject());
+      (res as ServerResponse).shouldKeepAlive = false;
+      return discardBody(req as IncomingMessage, options.discardLimit).then(() => lameduck.reject());
     },
     handle(req, res) {
       const answer = lameduck.intercept(req, res);
       if (answer === undefined) return false;
-      void answer.then((response) => sendPlain(res, response, req.method === 'HEAD'));
+      void answer.then((response) => sendPlain(res as ServerResponse, response, req.method === 'HEAD'));
       return true;
     },
 

@@ -163,14 +163,12 @@ describe('HTTP/2', () => {
     const arrived = deferred();
     const release = deferred();
     const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      const nodeReq = req as unknown as http.IncomingMessage;
-      const nodeRes = res as unknown as http.ServerResponse;
       if (req.url === '/late') {
         arrived.resolve();
-        lameduck.drainSignal.addEventListener('abort', () => lameduck.handle(nodeReq, nodeRes), { once: true });
+        lameduck.drainSignal.addEventListener('abort', () => lameduck.handle(req, res), { once: true });
         return;
       }
-      if (lameduck.handle(nodeReq, nodeRes)) return;
+      if (lameduck.handle(req, res)) return;
       if (req.url === '/slow') {
         arrived.resolve();
         void release.promise.then(() => res.end('slow done'));

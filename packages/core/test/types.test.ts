@@ -1,11 +1,14 @@
 /** Type tests for the public API: checked by the typecheck, run as no-ops by Jest. */
 import type http from 'node:http';
+import type http2 from 'node:http2';
 import { expectTypeOf } from 'expect-type';
 import {
   createLameduck,
   DEFAULTS,
   resolveManager,
   type AdapterOptions,
+  type AnyRequest,
+  type AnyResponse,
   type Lameduck,
   type LameduckOptions,
   type LameduckState,
