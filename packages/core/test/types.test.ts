@@ -24,7 +24,9 @@ test('the public API has the types it documents', () => {
   expectTypeOf<LameduckState>().toEqualTypeOf<'serving' | 'lameduck' | 'draining' | 'cleanup' | 'closed'>();
   expectTypeOf<Lameduck['shutdown']>().returns.toEqualTypeOf<Promise<ShutdownResult>>();
   expectTypeOf<Lameduck['handleSignals']>().returns.toEqualTypeOf<SignalHandle>();
-  expectTypeOf<Lameduck['intercept']>().parameters.toEqualTypeOf<[http.IncomingMessage, http.ServerResponse]>();
+  expectTypeOf<Lameduck['intercept']>().parameters.toEqualTypeOf<[AnyRequest, AnyResponse]>();
+  expectTypeOf<AnyRequest>().toEqualTypeOf<http.IncomingMessage | http2.Http2ServerRequest>();
+  expectTypeOf<AnyResponse>().toEqualTypeOf<http.ServerResponse | http2.Http2ServerResponse>();
   expectTypeOf<Lameduck['intercept']>().returns.toEqualTypeOf<Promise<PlainResponse> | undefined>();
   expectTypeOf<Lameduck['addTask']>().toBeCallableWith(Promise.resolve(1));
   expectTypeOf<Lameduck['addTask']>().toBeCallableWith(async (signal: AbortSignal) => signal.aborted);
