@@ -1,0 +1,52 @@
+/** Fastify with `http2: true` drains through the plugin: GOAWAY, in-flight streams finish, probes work. */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import graceful from '@lameduck/fastify';
+import Fastify from 'fastify';
+import { deferred, once } from '../../core/test/helpers.js';
+
+function get(session: http2.ClientHttp2Session, path: string) {
+  return new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    let headers: http2.IncomingHttpHeaders = {};
+    stream.setEncoding('utf8');
+    stream.on('response', (received) => (headers = received));
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+    stream.on('error', reject);
+  });
+}
+
+test('Fastify over HTTP/2: readiness flips, the stream in flight completes, GOAWAY refuses new streams', async () => {
+  const arrived = deferred();
+  const release = deferred();
+  const app = Fastify({ http2: true, logger: false });
+  await app.register(graceful, { handleSignals: false, silent: true, readinessDelay: 300, idleGrace: 20 });
+  app.get('/slow', async () => {
+    arrived.resolve();
+    await release.promise;
+    return 'slow done';
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+
+  expect(await get(session, '/readyz')).toMatchObject({ status: 200 });
+  const slow = get(session, '/slow');
+  await arrived.promise;
+  const goaway = once(session, 'goaway');
+  const done = app.lameduck.shutdown();
+  const readiness = await get(session, '/readyz');
+  expect(readiness.status).toBe(503);
+  expect(readiness.headers.connection).toBeUndefined();
+  await goaway;
+  expect(() => session.request({ ':path': '/' })).toThrow(
+    expect.objectContaining({ code: 'ERR_HTTP2_GOAWAY_SESSION' }),
+  );
+  release.resolve();
+  expect(await slow).toMatchObject({ status: 200, body: 'slow done' });
+  expect(await done).toMatchObject({ graceful: true, forced: false });
+  session.close();
+  await app.close();
+});
