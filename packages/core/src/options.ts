@@ -19,14 +19,16 @@ export interface LameduckOptions {
   /**
    * Lame-duck phase: after shutdown starts, readiness fails at once but requests are still served
    * normally (with `Connection: close`) for this long, so load balancers move traffic away before the
-   * listener closes. Use 0 when nothing routes by readiness.
+   * listener closes. Use 0 when nothing routes by readiness. When not set, it is 5000 or a fifth of
+   * `timeout`, whichever is less.
    * @default 5000
    * @example createLameduck({ readinessDelay: 10_000 })
    */
   readinessDelay?: number;
   /**
    * Time kept at the end of `timeout` for cleanup hooks: requests still running
-   * `timeout - cleanupReserve` after shutdown started are forced, so hooks always get to run.
+   * `timeout - cleanupReserve` after shutdown started are forced, so hooks always get to run. When not
+   * set, it is 5000 or a fifth of `timeout`, whichever is less.
    * @default 5000
    * @example createLameduck({ timeout: 25_000, cleanupReserve: 8_000 })
    */
@@ -285,10 +287,13 @@ function checks(options: Record<string, unknown>): Record<string, ReadinessCheck
 /** Validates `createLameduck()` options and applies the defaults. Never mutates its argument. */
 export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
   const options = checkKeys('options', input, MANAGER_KEYS);
+  const timeout = duration(options, 'timeout', DEFAULTS.timeout, 1);
+  // Phases left unset shrink to fit a short timeout; only values the caller chose can conflict with it.
+  const phase = (fallback: number) => Math.min(fallback, Math.floor(timeout / 5));
   const resolved: ResolvedOptions = {
-    timeout: duration(options, 'timeout', DEFAULTS.timeout, 1),
-    readinessDelay: duration(options, 'readinessDelay', DEFAULTS.readinessDelay, 0),
-    cleanupReserve: duration(options, 'cleanupReserve', DEFAULTS.cleanupReserve, 0),
+    timeout,
+    readinessDelay: duration(options, 'readinessDelay', phase(DEFAULTS.readinessDelay), 0),
+    cleanupReserve: duration(options, 'cleanupReserve', phase(DEFAULTS.cleanupReserve), 0),
     hookTimeout: duration(options, 'hookTimeout', DEFAULTS.hookTimeout, 1),
     idleGrace: duration(options, 'idleGrace', DEFAULTS.idleGrace, 0),
     abortBefore: duration(options, 'abortBefore', DEFAULTS.abortBefore, 0),

@@ -2,8 +2,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { createLameduck, type LameduckState } from '@lameduck/core';
-import { closeServer, deferred, listen, once, request, TLS } from './helpers.js';
+import { createLameduck, type LameduckState, type ShutdownResult } from '@lameduck/core';
+import { closeServer, deferred, listen, once, request, TLS, uploadWhileClosing } from './helpers.js';
 
 /** A server whose `/slow` requests wait for `release`, announced through `arrived`. */
 function slowServer(kind: 'http' | 'https' = 'http') {
@@ -164,38 +164,11 @@ describe('drain', () => {
     });
     lameduck.attach(server);
     const port = await listen(server);
-    // A client that sends its whole body before it reads the response, as many do: if the server
-    // closed with body bytes unread, the kernel's reset would throw away the 503 waiting to be read.
-    const client = net.connect(port, '127.0.0.1');
-    await once(client, 'connect');
-    client.pause();
-    let received = '';
-    const closed = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      client.on('data', (data: Buffer) => (received += data.toString('latin1')));
-      client.on('error', (error) => resolve(error));
-      client.on('end', () => resolve(undefined));
-    });
-    const done = lameduck.shutdown();
-    const arrived = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
-      server.prependListener('request', (req, res) => resolve([req, res])),
-    );
-    const chunk = Buffer.alloc(64 * 1024, 'x');
-    const chunks = size / chunk.length;
-    client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${chunk.length * chunks}\r\n\r\n`);
-    // The body follows once the server has decided: answered already, or reading the body first.
-    const [req, res] = await arrived;
-    if (!res.writableFinished && req.readableFlowing !== true) {
-      await Promise.race([once(res, 'finish'), once(req, 'resume')]);
-    }
-    for (let index = 0; index < chunks; index++) {
-      const written = await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error)));
-      if (!written) break;
-    }
-    client.resume();
-    expect(await closed).toBeUndefined();
+    let done!: Promise<ShutdownResult>;
+    const { received, error } = await uploadWhileClosing(port, server, size, () => (done = lameduck.shutdown()));
+    expect(error).toBeUndefined();
     expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(received.toLowerCase()).toContain('connection: close');
-    client.destroy();
     expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
   });
 

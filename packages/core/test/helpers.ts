@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -172,4 +172,45 @@ export function spawnFixture(name: string, env: Record<string, string> = {}): Ch
 export async function ports(child: Child): Promise<number[]> {
   const line = await child.event((event) => event.event === 'listening');
   return line.ports as number[];
+}
+
+/**
+ * Uploads `size` bytes with PUT like a client that reads its response only once its body is sent,
+ * after `start()` (which begins the shutdown). The body follows once the server has decided: either
+ * it answered already, or it is reading the body first. Resolves with what the client read and the
+ * socket error, if any: a server that closed with body unread resets the client and loses its 503.
+ */
+export async function uploadWhileClosing(
+  port: number,
+  server: http.Server,
+  size: number,
+  start: () => void,
+  headers = '',
+): Promise<{ received: string; error: NodeJS.ErrnoException | undefined }> {
+  const client = net.connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  client.pause();
+  let received = '';
+  const ended = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    client.on('data', (data: Buffer) => (received += data.toString('latin1')));
+    client.on('error', resolve);
+    client.on('end', () => resolve(undefined));
+  });
+  const decided = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
+    server.prependListener('request', (req, res) => resolve([req, res])),
+  );
+  start();
+  client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\n${headers}Content-Length: ${size}\r\n\r\n`);
+  const [req, res] = await decided;
+  if (!res.writableFinished && req.readableFlowing !== true) {
+    await Promise.race([once(res, 'finish'), once(req, 'resume')]);
+  }
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  for (let sent = 0; sent < size; sent += chunk.length) {
+    if (!(await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error))))) break;
+  }
+  client.resume();
+  const error = await ended;
+  client.destroy();
+  return { received, error };
 }

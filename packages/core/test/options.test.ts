@@ -83,9 +83,16 @@ describe('createLameduck() options', () => {
     expect(() => createLameduck({ timeout: 10_000, readinessDelay: 5_000, cleanupReserve: 5_000 })).toThrow(
       'lameduck: option "timeout" must be greater than readinessDelay + cleanupReserve (5000 + 5000 = 10000) so requests get time to drain; received 10000 (number)',
     );
-    expect(() => createLameduck({ timeout: 3_000 })).toThrow(
-      /readinessDelay \+ cleanupReserve \(5000 \+ 5000 = 10000\)/,
+    expect(() => createLameduck({ timeout: 3_000, readinessDelay: 2_500 })).toThrow(
+      /readinessDelay \+ cleanupReserve \(2500 \+ 600 = 3100\)/,
     );
+  });
+
+  test('unset readinessDelay and cleanupReserve shrink to fit a short timeout: 5000, or a fifth of it', () => {
+    expect(createLameduck({ timeout: 10_000 }).options).toMatchObject({ readinessDelay: 2_000, cleanupReserve: 2_000 });
+    expect(createLameduck({ timeout: 3_000 }).options).toMatchObject({ readinessDelay: 600, cleanupReserve: 600 });
+    expect(createLameduck({ timeout: 60_000 }).options).toMatchObject({ readinessDelay: 5_000, cleanupReserve: 5_000 });
+    expect(createLameduck({ timeout: 10_000, readinessDelay: 0 }).options).toMatchObject({ cleanupReserve: 2_000 });
   });
 
   test('a 503 header must be a string with a valid name, and Connection cannot be replaced', () => {
