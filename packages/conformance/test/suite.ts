@@ -1,9 +1,8 @@
 /** The conformance suite: the same drain scenarios, over real sockets, for every server kind. */
 import http from 'node:http';
-import net from 'node:net';
-import type { LameduckOptions } from '@lameduck/core';
+import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
-import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -105,32 +104,16 @@ export function conformance(kind: Kind): void {
       const warmUp = agent();
       await request(port, { agent: warmUp, headers: AUTH });
       warmUp.destroy();
-      const client = net.connect(port, '127.0.0.1');
-      await once(client, 'connect');
-      client.pause();
-      let received = '';
-      const ended = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-        client.on('data', (data: Buffer) => (received += data.toString('latin1')));
-        client.on('error', resolve);
-        client.on('end', () => resolve(undefined));
-      });
-      const decided = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
-        httpServer.prependListener('request', (req, res) => resolve([req, res])),
+      let done!: Promise<ShutdownResult>;
+      const { received, error } = await uploadWhileClosing(
+        port,
+        httpServer,
+        size,
+        () => (done = lameduck.shutdown()),
+        'Authorization: yes\r\n',
       );
-      const done = lameduck.shutdown();
-      const chunk = Buffer.alloc(64 * 1024, 'x');
-      client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\nContent-Length: ${size}\r\n\r\n`);
-      const [req, res] = await decided;
-      if (!res.writableFinished && req.readableFlowing !== true) {
-        await Promise.race([once(res, 'finish'), once(req, 'resume')]);
-      }
-      for (let sent = 0; sent < size; sent += chunk.length) {
-        if (!(await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error))))) break;
-      }
-      client.resume();
-      expect(await ended).toBeUndefined();
+      expect(error).toBeUndefined();
       expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
-      client.destroy();
       expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
     });
 

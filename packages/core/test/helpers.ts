@@ -96,40 +96,45 @@ export async function closeServer(server: http.Server | https.Server): Promise<v
 
 export type Line = Record<string, unknown>;
 
-/** A child process running a fixture, with its stdout events and stderr log lines parsed. */
+/** A child process, with the JSON lines of its stdout (events) and stderr (logs) parsed. */
 export interface Child {
   process: ChildProcess;
   events: Line[];
   logs: Line[];
-  /** Resolves with the first stdout event that matches. */
+  /** Every line written so far, JSON or not. */
+  output: { stdout: string[]; stderr: string[] };
+  /** Resolves with the first stdout event that matches; rejects if the process ends first. */
   event(match: (line: Line) => boolean): Promise<Line>;
-  /** Resolves with the first stderr log line that matches. */
+  /** Resolves with the first stderr log line that matches; rejects if the process ends first. */
   log(match: (line: Line) => boolean): Promise<Line>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal: NodeJS.Signals): void;
 }
 
-const FIXTURES = join(__dirname, 'fixtures');
+function parseLine(text: string): Line | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Line) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
-/** Runs `fixtures/<name>.ts` from the TypeScript sources (no build), with `env` added. */
-export function spawnFixture(name: string, env: Record<string, string> = {}): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Runs `node <args>` with `env` added to this process's environment. */
+export function spawnChild(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Child {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const events: Line[] = [];
   const logs: Line[] = [];
+  const output = { stdout: [] as string[], stderr: [] as string[] };
   const waiters: { from: Line[]; match: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
-  const stderrText: string[] = [];
-  const feed = (into: Line[]) => (text: string) => {
-    let line: Line;
-    try {
-      line = JSON.parse(text) as Line;
-    } catch {
-      if (into === logs) stderrText.push(text);
-      return;
-    }
+  const feed = (into: Line[], raw: string[]) => (text: string) => {
+    raw.push(text);
+    const line = parseLine(text);
+    if (line === undefined) return;
     into.push(line);
     for (const waiter of [...waiters]) {
       if (waiter.from === into && waiter.match(line)) {
@@ -138,8 +143,9 @@ export function spawnFixture(name: string, env: Record<string, string> = {}): Ch
       }
     }
   };
-  createInterface({ input: child.stdout! }).on('line', feed(events));
-  createInterface({ input: child.stderr! }).on('line', feed(logs));
+  createInterface({ input: child.stdout! }).on('line', feed(events, output.stdout));
+  createInterface({ input: child.stderr! }).on('line', feed(logs, output.stderr));
+  // 'close', not 'exit': the streams are read to their end by then.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
@@ -150,9 +156,7 @@ export function spawnFixture(name: string, env: Record<string, string> = {}): Ch
       waiters.push({ from, match, resolve });
       void exited.then(({ code, signal }) =>
         reject(
-          new Error(
-            `child exited (code ${code}, signal ${signal}) before the awaited line; stderr: ${stderrText.join('\n')}`,
-          ),
+          new Error(`child exited (${code ?? signal}) before the awaited line; stderr:\n${output.stderr.join('\n')}`),
         ),
       );
     });
@@ -161,11 +165,19 @@ export function spawnFixture(name: string, env: Record<string, string> = {}): Ch
     process: child,
     events,
     logs,
+    output,
     event: wait(events),
     log: wait(logs),
     exited,
     kill: (signal) => child.kill(signal),
   };
+}
+
+const FIXTURES = join(__dirname, 'fixtures');
+
+/** Runs `fixtures/<name>.ts` from the TypeScript sources (no build), with `env` added. */
+export function spawnFixture(name: string, env: Record<string, string> = {}): Child {
+  return spawnChild(['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)], { env });
 }
 
 /** The `listening` event of a fixture: its ports. */

@@ -1,0 +1,51 @@
+/** The contract every example follows: settings from the environment, the routes' work, the ready line. */
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+function numberFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number; received ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment. */
+export const settings = {
+  port: numberFromEnv('PORT') ?? 3000,
+  host: process.env.HOST || '0.0.0.0',
+  lameduck: {
+    timeout: numberFromEnv('SHUTDOWN_TIMEOUT_MS'),
+    readinessDelay: numberFromEnv('READINESS_DELAY_MS'),
+  },
+};
+
+/** `/slow?ms=N`: N ms of work, cut short when `signal` (lameduck's deadlineSignal) fires first. */
+export function slow(ms: number, signal: AbortSignal): Promise<string> {
+  return sleep(ms, undefined, { signal }).then(
+    () => `done after ${ms} ms\n`,
+    () => 'stopped early: the shutdown deadline is near\n',
+  );
+}
+
+/** `/events`: a server-sent event every second; a final event and the end once `signal` (drainSignal) fires. */
+export function eventStream(signal: AbortSignal): PassThrough {
+  const stream = new PassThrough();
+  let count = 0;
+  stream.write(`data: ${count}\n\n`);
+  const timer = setInterval(() => stream.write(`data: ${++count}\n\n`), 1000);
+  const end = () => {
+    clearInterval(timer);
+    stream.end('event: bye\ndata: server shutting down\n\n');
+  };
+  if (signal.aborted) end();
+  else signal.addEventListener('abort', end, { once: true });
+  stream.on('close', () => clearInterval(timer));
+  return stream;
+}
+
+export const EVENT_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' };
+
+/** The line the examples' users (and tests) wait for: `{"event":"listening","port":…,"framework":…}`. */
+export function announce(port: number, framework: string): void {
+  console.log(JSON.stringify({ event: 'listening', port, framework }));
+}

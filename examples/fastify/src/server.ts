@@ -1,0 +1,23 @@
+/** Example: a Fastify 5 server with graceful shutdown by @lameduck/fastify, following the examples' contract. */
+import type { AddressInfo } from 'node:net';
+import websocket from '@fastify/websocket';
+import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
+import graceful from '@lameduck/fastify';
+import Fastify from 'fastify';
+
+const app = Fastify();
+await app.register(graceful, settings.lameduck);
+await app.register(websocket);
+app.lameduck.addCloser(() => {
+  for (const client of app.websocketServer.clients) client.close(1001, 'server shutting down');
+});
+
+app.get('/', async () => 'hello from fastify\n');
+app.get<{ Querystring: { ms?: string } }>('/slow', async (request) =>
+  slow(Number(request.query.ms) || 0, app.lameduck.deadlineSignal),
+);
+app.get('/events', (_request, reply) => reply.headers(EVENT_HEADERS).send(eventStream(app.lameduck.drainSignal)));
+app.get('/ws', { websocket: true }, (socket) => socket.send('hello from fastify'));
+
+await app.listen({ port: settings.port, host: settings.host });
+announce((app.server.address() as AddressInfo).port, 'fastify');

@@ -1,0 +1,31 @@
+/** Example: a Koa 3 server with graceful shutdown by @lameduck/koa, following the examples' contract. */
+import type { AddressInfo } from 'node:net';
+import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
+import { graceful } from '@lameduck/koa';
+import Koa from 'koa';
+import { WebSocketServer } from 'ws';
+
+const drain = graceful(settings.lameduck);
+
+const app = new Koa();
+app.use(drain);
+app.use(async (ctx) => {
+  if (ctx.path === '/slow') {
+    ctx.body = await slow(Number(ctx.query.ms) || 0, drain.lameduck.deadlineSignal);
+  } else if (ctx.path === '/events') {
+    ctx.set(EVENT_HEADERS);
+    ctx.body = eventStream(drain.lameduck.drainSignal);
+  } else if (ctx.path === '/') {
+    ctx.body = 'hello from koa\n';
+  }
+});
+
+const server = app.listen(settings.port, settings.host, () => announce((server.address() as AddressInfo).port, 'koa'));
+// Attached now, not with the first request: a SIGTERM before any request, or a WebSocket, must be seen too.
+drain.lameduck.attach(server);
+
+const wss = new WebSocketServer({ server, path: '/ws' });
+wss.on('connection', (socket) => socket.send('hello from koa'));
+drain.lameduck.addCloser(() => {
+  for (const client of wss.clients) client.close(1001, 'server shutting down');
+});

@@ -1,0 +1,164 @@
+/** The runnable examples, started exactly as their `start` scripts say, drained by real signals. */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { deferred, once, request, spawnChild, type Child, type Line, type Reply } from '../../core/test/helpers.js';
+
+const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
+// SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
+const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
+
+const children: Child[] = [];
+const agents: http.Agent[] = [];
+
+/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
+function startExample(name: string, env: Record<string, string> = {}): Child {
+  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
+  const child = spawnChild(args, { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
+  children.push(child);
+  return child;
+}
+
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  for (const child of children.splice(0)) {
+    const { exitCode, signalCode } = child.process;
+    if (exitCode === null && signalCode === null) child.kill('SIGKILL');
+    await child.exited;
+  }
+});
+
+function keepAliveAgent(): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  agents.push(agent);
+  return agent;
+}
+
+async function listening(example: Child): Promise<number> {
+  const line = await example.event((event) => event.event === 'listening');
+  return line.port as number;
+}
+
+/**
+ * A GET sent with `Expect: 100-continue`. Node writes `100 Continue` in the same tick as it hands the
+ * request to the application, so `read` resolving proves the server has the request in flight.
+ */
+function tracked(port: number, path: string, agent: http.Agent): { read: Promise<void>; reply: Promise<Reply> } {
+  let read!: () => void;
+  const continued = new Promise<void>((resolve) => (read = resolve));
+  const reply = new Promise<Reply>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent, headers: { expect: '100-continue' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket: req.socket! }));
+      res.on('error', reject);
+    });
+    req.on('continue', read);
+    req.on('error', reject);
+  });
+  return { read: continued, reply };
+}
+
+const message = (text: string) => (line: Line) => line.msg === text;
+
+describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) => {
+  test('serves its routes, then drains on SIGTERM: readiness 503, the slow request completes, exit 0', async () => {
+    const example = startExample(name);
+    const port = await listening(example);
+    expect(example.events[0]).toEqual({ event: 'listening', port, framework: name });
+    const probes = keepAliveAgent();
+    expect(await request(port, { path: '/', agent: probes })).toMatchObject({ status: 200 });
+    expect(await request(port, { path: '/livez', agent: probes })).toMatchObject({ status: 200 });
+    expect(await request(port, { path: '/readyz', agent: probes })).toMatchObject({ status: 200 });
+
+    const slow = tracked(port, '/slow?ms=400', keepAliveAgent());
+    await slow.read;
+    example.process.kill('SIGTERM');
+    const started = await example.log(message('shutdown started: readiness fails now'));
+    expect(started).toMatchObject({ level: 'info', name: 'lameduck', reason: 'SIGTERM', inflight: 1 });
+    // On the probes' kept-alive socket: it is not closed while it has been quiet for less than idleGrace.
+    const readiness = await request(port, { path: '/readyz', agent: probes });
+    expect(readiness.status).toBe(503);
+    expect(JSON.parse(readiness.body)).toMatchObject({ status: 'shutting down', reason: 'SIGTERM' });
+
+    const reply = await slow.reply;
+    expect(reply.status).toBe(200);
+    expect(reply.headers.connection).toBe('close');
+    expect(reply.body).toBe('done after 400 ms\n');
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    expect(await example.log(message('shutdown complete'))).toMatchObject({
+      level: 'info',
+      reason: 'SIGTERM',
+      graceful: true,
+      forced: false,
+      requests: { completed: 2, rejected: 0 },
+    });
+  });
+
+  test('on SIGTERM a WebSocket gets 1001 and an event stream its final event; exit 0', async () => {
+    const example = startExample(name);
+    const port = await listening(example);
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    expect(String((await once(socket, 'message'))[0])).toMatch(/^hello from /);
+    const closed = once(socket, 'close');
+    const firstEvent = deferred();
+    const stream = new Promise<string>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: keepAliveAgent() }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          firstEvent.resolve();
+        });
+        res.on('end', () => resolve(text));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    await firstEvent.promise;
+    example.kill('SIGTERM');
+
+    const [code, reason] = await closed;
+    expect([code, String(reason)]).toEqual([1001, 'server shutting down']);
+    expect(await stream).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+  });
+
+  test('an invalid SHUTDOWN_TIMEOUT_MS stops it at startup with a message naming the variable', async () => {
+    const example = startExample(name, { SHUTDOWN_TIMEOUT_MS: 'abc' });
+    const { code } = await example.exited;
+    expect(code).toBeGreaterThan(0);
+    expect(example.output.stderr.join('\n')).toContain('SHUTDOWN_TIMEOUT_MS must be a whole number; received "abc"');
+    expect(example.output.stdout).toEqual([]);
+  });
+});
+
+describe('examples/express', () => {
+  test('a second SIGTERM after the repeat window exits 1 at once, without draining', async () => {
+    const example = startExample('express', { READINESS_DELAY_MS: '1000', SHUTDOWN_TIMEOUT_MS: '30000' });
+    const port = await listening(example);
+    const held = tracked(port, '/slow?ms=20000', keepAliveAgent());
+    const outcome = held.reply.catch((error: NodeJS.ErrnoException) => error);
+    await held.read;
+    example.process.kill('SIGTERM');
+    await example.log(message('shutdown started: readiness fails now'));
+    // Its 300 ms timer starts after the first signal was handled, so once it answers the child is past
+    // the 250 ms repeat window; the 20 s request keeps it draining until the second signal.
+    const timer = await request(port, { path: '/slow?ms=300', agent: false });
+    expect(timer).toMatchObject({ status: 200, body: 'done after 300 ms\n', headers: { connection: 'close' } });
+    example.process.kill('SIGTERM');
+
+    expect(await example.exited).toEqual({ code: 1, signal: null });
+    expect(((await outcome) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+    const forced = await example.log(message('second signal: exiting now without draining'));
+    expect(forced).toMatchObject({ level: 'error', signal: 'SIGTERM', inflight: 1 });
+    expect(forced.requests).toEqual([{ method: 'GET', url: '/slow?ms=20000', age: expect.any(Number) }]);
+    expect(example.logs.filter((line) => line.msg === 'shutdown complete')).toEqual([]);
+  });
+});
