@@ -304,10 +304,14 @@ export function createTracker({ idleGrace, refuseUpgrade }: TrackerSettings): Tr
     }
   }
 
+  /**
+   * Node then writes `Connection: close` and ends the socket after the response. No header is set:
+   * a framework that clears headers on its error path (Koa) would remove it, and once Node has seen
+   * the Connection header removed it writes none at all.
+   */
   function markClose(response: ServerResponse): void {
     if (response.headersSent || response.req.httpVersionMajor >= 2) return;
     response.shouldKeepAlive = false;
-    response.setHeader('Connection', 'close');
   }
 
   function ensureSubscribed(): void {

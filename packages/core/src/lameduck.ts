@@ -361,7 +361,9 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
       return this;
     },
     trackRequest(req, res) {
-      if (req.httpVersionMajor < 2) tracker.track(req as IncomingMessage, res as ServerResponse);
+      // Once closed, the tracker is disposed: a stray request must not attach its server again.
+      if (state === 'closed' || req.httpVersionMajor >= 2) return;
+      tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
     async readiness() {

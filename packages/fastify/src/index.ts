@@ -18,7 +18,13 @@ const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(fastify, options, done) {
   const own = Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_KEYS.has(key)));
-  const lameduck = resolveManager(own);
+  let lameduck: Lameduck;
+  try {
+    lameduck = resolveManager(own);
+  } catch (error) {
+    // A callback plugin must hand its error to done(): thrown, it escapes avvio as an uncaught exception.
+    return done(error as Error);
+  }
   let closeStarted = false;
   let fastifyClosed!: () => void;
   const closed = new Promise<void>((resolve) => (fastifyClosed = resolve));

@@ -1,0 +1,438 @@
+/**
+ * @lameduck/fastify over real sockets: the decorator, probes, 503 while draining, options, and
+ * fastify.close() / lameduck.shutdown() with requests in flight on every supported Fastify 5 version.
+ *
+ * Not app.inject(): under Jest on Node 20 it cannot load light-my-request's dependency cookie@2,
+ * which is ESM-only ("Must use import to load ES Module"). Real sockets are what matter here anyway.
+ */
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createLameduck, type Lameduck, type LameduckState } from '@lameduck/core';
+import graceful, { type GracefulOptions } from '@lameduck/fastify';
+import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+
+const QUIET = { handleSignals: false, silent: true } as const;
+const AUTH = { authorization: 'yes' };
+
+/** The older Fastify 5 releases, installed under aliases in the conformance package. */
+const fromConformance = createRequire(join(__dirname, '..', '..', 'conformance', 'package.json'));
+const VERSIONS = ['fastify', 'fastify-5.11', 'fastify-5.10', 'fastify-5.8'] as const;
+type Version = (typeof VERSIONS)[number];
+const factory = (version: Version): typeof Fastify =>
+  version === 'fastify' ? Fastify : (fromConformance(version) as typeof Fastify);
+
+interface Started {
+  app: FastifyInstance;
+  port: number;
+  /** `/slow` resolves this when it starts and answers `slow done` once `release` resolves. */
+  arrived: Deferred<void>;
+  release: Deferred<void>;
+  /** Paths that reached a route handler. */
+  hits: string[];
+}
+
+const apps: FastifyInstance[] = [];
+const agents: http.Agent[] = [];
+const releases: Deferred<void>[] = [];
+afterEach(async () => {
+  for (const release of releases.splice(0)) release.resolve();
+  for (const agent of agents.splice(0)) agent.destroy();
+  for (const app of apps.splice(0)) {
+    app.server.closeAllConnections();
+    await app.close();
+  }
+});
+
+function keepAlive(): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  agents.push(agent);
+  return agent;
+}
+
+/** A Fastify app built the way users would: the plugin first, then auth (401 unless `authorization: yes`), then routes. */
+async function start(
+  options: GracefulOptions = {},
+  {
+    version = 'fastify',
+    fastify = {},
+    setup,
+  }: {
+    version?: Version;
+    fastify?: FastifyServerOptions;
+    /** Runs before listen(), when hooks can still be added. */
+    setup?: (app: FastifyInstance) => void;
+  } = {},
+): Promise<Started> {
+  const app = factory(version)({ logger: false, ...fastify });
+  apps.push(app);
+  const arrived = deferred();
+  const release = deferred();
+  releases.push(release);
+  const hits: string[] = [];
+  await app.register(graceful, options.lameduck ? { handleSignals: false, ...options } : { ...QUIET, ...options });
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.headers.authorization !== 'yes') return reply.code(401).send('authorization required');
+  });
+  app.get('/', async (req) => {
+    hits.push(req.url);
+    return 'ok';
+  });
+  app.get('/slow', async (req) => {
+    hits.push(req.url);
+    arrived.resolve();
+    await release.promise;
+    return 'slow done';
+  });
+  app.get('/boom', async () => {
+    throw new Error('boom');
+  });
+  setup?.(app);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, port: (app.server.address() as AddressInfo).port, arrived, release, hits };
+}
+
+/** Resolves when the manager reaches `wanted` (at once if it is there). */
+function reached(lameduck: Lameduck, wanted: LameduckState): Promise<void> {
+  if (lameduck.state === wanted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = lameduck.onStateChange((state) => {
+      if (state !== wanted) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/** Starts a shutdown (no readiness delay) and holds it in `draining` until the returned release is called. */
+function drainHeld(lameduck: Lameduck): () => ReturnType<Lameduck['shutdown']> {
+  const hold = deferred();
+  releases.push(hold);
+  void lameduck.addTask(hold.promise);
+  const done = lameduck.shutdown('deploy', { readinessDelay: 0 });
+  expect(lameduck.state).toBe('draining');
+  return () => {
+    hold.resolve();
+    return done;
+  };
+}
+
+describe('the plugin', () => {
+  test('decorates the instance with its manager, attached to the server at register (before listen)', async () => {
+    const app = Fastify({ logger: false });
+    apps.push(app);
+    await app.register(graceful, QUIET);
+    expect(app.hasDecorator('lameduck')).toBe(true);
+    expect(typeof app.lameduck.shutdown).toBe('function');
+    expect(typeof app.lameduck.intercept).toBe('function');
+    expect(app.lameduck.stats()).toMatchObject({ state: 'serving', servers: 1 });
+    expect(app.lameduck.options).toMatchObject({ silent: true });
+  });
+
+  test('a shared manager is the decorator itself', async () => {
+    const shared = createLameduck({ silent: true });
+    const { app } = await start({ lameduck: shared });
+    expect(app.lameduck).toBe(shared);
+  });
+
+  test('Fastify’s own register options (prefix, logLevel) are ignored rather than refused; probes stay at the root', async () => {
+    // Passed on to createLameduck(), they would be refused as unknown options.
+    const { port } = await start({ prefix: '/api', logLevel: 'warn' } as GracefulOptions);
+    expect((await request(port, { path: '/readyz' })).status).toBe(200);
+    expect((await request(port, { path: '/api/readyz' })).status).toBe(401);
+  });
+
+  test('the caller’s options are not mutated (a frozen object is fine)', async () => {
+    const options = Object.freeze({ ...QUIET, timeout: 20_000, prefix: '/api' });
+    const { app } = await start(options as GracefulOptions);
+    expect(options).toEqual({ ...QUIET, timeout: 20_000, prefix: '/api' });
+    expect(app.lameduck.options.timeout).toBe(20_000);
+  });
+
+  // A callback plugin that threw here would escape avvio as an uncaught exception, and register()
+  // would reject only at pluginTimeout (10 s) with FST_ERR_PLUGIN_TIMEOUT: errors go to done().
+  test.each<[string, unknown, string]>([
+    ['a duration that is not a number', { ...QUIET, timeout: 'x' }, 'timeout'],
+    ['a mistyped option name', { ...QUIET, timout: 1_000 }, 'timout'],
+    ['handleSignals that is neither a boolean nor options', { silent: true, handleSignals: 'yes' }, 'handleSignals'],
+    ['a lameduck that is not a manager', { handleSignals: false, lameduck: {} }, 'lameduck'],
+    [
+      'core options next to a shared manager',
+      { handleSignals: false, lameduck: createLameduck({ silent: true }), timeout: 1 },
+      'timeout',
+    ],
+  ])('%s is refused by register(): LAMEDUCK_INVALID_OPTION, at once', async (_, options, option) => {
+    const app = Fastify({ logger: false });
+    apps.push(app);
+    const done = jest.fn();
+    expect(() => graceful(app, options as GracefulOptions, done)).not.toThrow();
+    expect(done).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'TypeError', code: 'LAMEDUCK_INVALID_OPTION', option }),
+    );
+    const other = Fastify({ logger: false });
+    apps.push(other);
+    await expect(other.register(graceful, options as GracefulOptions)).rejects.toMatchObject({
+      code: 'LAMEDUCK_INVALID_OPTION',
+      option,
+    });
+  });
+
+  test('by default SIGTERM and SIGINT get exactly one listener each', async () => {
+    const events = ['SIGTERM', 'SIGINT', 'uncaughtException', 'unhandledRejection'] as const;
+    const count = () => events.map((event) => process.listenerCount(event));
+    const [term, int, exception, rejection] = count();
+    const app = Fastify({ logger: false });
+    apps.push(app);
+    try {
+      await app.register(graceful, { silent: true });
+      expect(count()).toEqual([term! + 1, int! + 1, exception, rejection]);
+    } finally {
+      // handleSignals() returns the installed handle: uninstall it before anything can send a signal,
+      // and before afterEach closes the app (the handler would exit the process after the shutdown).
+      app.lameduck?.handleSignals().uninstall();
+    }
+    expect(count()).toEqual([term, int, exception, rejection]);
+  });
+});
+
+describe('probes and traffic', () => {
+  test('GET and HEAD /readyz and /livez answer JSON with no-store, before a global onRequest hook that 401s', async () => {
+    const { port } = await start();
+    expect((await request(port, { path: '/' })).status).toBe(401);
+
+    const agent = keepAlive();
+    const ready = await request(port, { path: '/readyz', agent });
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready' });
+    expect(ready.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(ready.headers['cache-control']).toBe('no-store');
+    expect(ready.headers.connection).toBe('keep-alive');
+
+    const live = await request(port, { path: '/livez' });
+    expect(live.status).toBe(200);
+    expect(JSON.parse(live.body)).toEqual({ status: 'alive', state: 'serving' });
+
+    for (const path of ['/readyz', '/livez']) {
+      const head = await request(port, { path, method: 'HEAD' });
+      expect(head).toMatchObject({ status: 200, body: '' });
+      expect(head.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(head.headers['cache-control']).toBe('no-store');
+    }
+    expect((await request(port, { path: '/readyz?verbose=1' })).status).toBe(200);
+    expect((await request(port, { path: '/readyzz' })).status).toBe(401);
+    expect((await request(port, { path: '/readyz', method: 'POST' })).status).toBe(401);
+  });
+
+  test('app routes work untouched: answered by the route, kept alive, no Retry-After', async () => {
+    const { port, hits } = await start();
+    const reply = await request(port, { agent: keepAlive(), headers: AUTH });
+    expect(reply).toMatchObject({ status: 200, body: 'ok' });
+    expect(reply.headers.connection).toBe('keep-alive');
+    expect(reply.headers['retry-after']).toBeUndefined();
+    expect(hits).toEqual(['/']);
+  });
+
+  test('custom probe paths are served; false leaves the path to the app’s route or its 404', async () => {
+    const custom = await start({ readinessPath: '/health/ready', livenessPath: '/health/live' });
+    expect((await request(custom.port, { path: '/health/ready' })).status).toBe(200);
+    expect((await request(custom.port, { path: '/health/live' })).status).toBe(200);
+    expect((await request(custom.port, { path: '/readyz' })).status).toBe(401);
+
+    const app = Fastify({ logger: false });
+    apps.push(app);
+    await app.register(graceful, { ...QUIET, readinessPath: false, livenessPath: false });
+    app.get('/readyz', async () => 'the app’s readiness');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    expect(await request(port, { path: '/readyz' })).toMatchObject({ status: 200, body: 'the app’s readiness' });
+    expect((await request(port, { path: '/livez' })).status).toBe(404);
+  });
+
+  test('a failing readiness check makes /readyz 503; liveness is unaffected', async () => {
+    let up = true;
+    const { port } = await start({ checks: { db: () => up } });
+    expect(JSON.parse((await request(port, { path: '/readyz' })).body)).toEqual({
+      status: 'ready',
+      checks: { db: { status: 'ok' } },
+    });
+    up = false;
+    const unready = await request(port, { path: '/readyz' });
+    expect(unready.status).toBe(503);
+    expect(JSON.parse(unready.body)).toEqual({ status: 'not ready', checks: { db: { status: 'failed' } } });
+    expect((await request(port, { path: '/livez' })).status).toBe(200);
+  });
+
+  test('once draining: 503 with Connection: close, Retry-After and lameduck’s body; no hook or route runs', async () => {
+    const { app, port, hits } = await start({ idleGrace: 60_000, timeout: 70_000 });
+    // Kept-alive sockets opened before the listener closes: late requests can only come this way.
+    const [first, second, third] = [keepAlive(), keepAlive(), keepAlive()];
+    for (const agent of [first, second, third]) await request(port, { agent, headers: AUTH });
+    hits.length = 0;
+    const release = drainHeld(app.lameduck);
+
+    const late = await request(port, { agent: first, headers: AUTH });
+    expect(late.status).toBe(503);
+    expect(late.headers.connection).toBe('close');
+    expect(late.headers['retry-after']).toBe('5');
+    expect(late.headers['cache-control']).toBe('no-store');
+    expect(late.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(late.body)).toEqual({ status: 'shutting down', reason: 'deploy' });
+    // Without credentials: a draining server answers 503 before the auth hook's 401.
+    expect((await request(port, { agent: second })).status).toBe(503);
+    expect(hits).toEqual([]);
+    const live = await request(port, { agent: third, path: '/livez' });
+    expect(JSON.parse(live.body)).toEqual({ status: 'alive', state: 'draining' });
+    expect(await release()).toMatchObject({ graceful: true, requests: { rejected: 2 } });
+  });
+
+  test('the 503 takes the custom rejectBody and rejectHeaders; Connection: close stays', async () => {
+    const { app, port } = await start({
+      idleGrace: 60_000,
+      timeout: 70_000,
+      rejectBody: 'come back later',
+      rejectHeaders: { 'X-Instance': 'pod-1', 'Retry-After': '120' },
+    });
+    const agent = keepAlive();
+    await request(port, { agent, headers: AUTH });
+    const release = drainHeld(app.lameduck);
+    const late = await request(port, { agent, headers: AUTH });
+    expect(late).toMatchObject({ status: 503, body: 'come back later' });
+    expect(late.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(late.headers['x-instance']).toBe('pod-1');
+    expect(late.headers['retry-after']).toBe('120');
+    expect(late.headers.connection).toBe('close');
+    await release();
+  });
+
+  test('during the readiness delay, an error response carries Connection: close too', async () => {
+    const { app, port } = await start({ readinessDelay: 1_000 });
+    const agent = keepAlive();
+    const before = await request(port, { path: '/boom', agent, headers: AUTH });
+    expect(before.status).toBe(500);
+    expect(before.headers.connection).toBe('keep-alive');
+    const done = app.lameduck.shutdown('SIGTERM');
+    const failed = await request(port, { path: '/boom', agent, headers: AUTH });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.connection).toBe('close');
+    const served = await request(port, { agent: keepAlive(), headers: AUTH });
+    expect(served).toMatchObject({ status: 200, body: 'ok' });
+    expect(served.headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true });
+  });
+
+  test('with return503OnClosing: false, a request arriving during app.close() gets lameduck’s 503, Retry-After included', async () => {
+    const { app, port, arrived, release } = await start(
+      { idleGrace: 60_000, timeout: 70_000 },
+      { fastify: { return503OnClosing: false } },
+    );
+    const kept = keepAlive();
+    await request(port, { agent: kept, headers: AUTH });
+    const slow = request(port, { path: '/slow', agent: keepAlive(), headers: AUTH });
+    await arrived.promise;
+    const draining = reached(app.lameduck, 'draining');
+    const closing = app.close();
+    await draining;
+    const late = await request(port, { agent: kept, headers: AUTH });
+    expect(late.status).toBe(503);
+    expect(late.headers['retry-after']).toBe('5');
+    expect(JSON.parse(late.body)).toEqual({ status: 'shutting down', reason: 'fastify.close()' });
+    release.resolve();
+    expect((await slow).status).toBe(200);
+    await closing;
+  });
+});
+
+describe.each(VERSIONS)('%s: closing over real sockets', (version) => {
+  /** Records the app's onClose hooks and the manager's end, in the order they happen. */
+  function tracked(order: string[]) {
+    return (app: FastifyInstance) => {
+      app.addHook('onClose', async () => {
+        order.push('app onClose');
+      });
+      app.lameduck.onStateChange((state) => {
+        if (state === 'closed') order.push('lameduck closed');
+      });
+    };
+  }
+
+  test('app.close() with a request in flight and an idle keep-alive socket: lameduck closes the idle one, the request completes', async () => {
+    // Fastify's keepAliveTimeout is left at its default of 72 s and lameduck's deadline is 120 s,
+    // both beyond Jest's 30 s: this can only pass if lameduck closes the idle socket itself.
+    const order: string[] = [];
+    const { app, port, arrived, release } = await start(
+      { timeout: 120_000, idleGrace: 50 },
+      { version, setup: tracked(order) },
+    );
+    let drainedAtOnce: boolean | undefined;
+    app.lameduck.onStateChange((state) => {
+      // With no readiness delay, the drain starts in the same tick as the shutdown.
+      if (state === 'lameduck') queueMicrotask(() => (drainedAtOnce = app.lameduck.state === 'draining'));
+    });
+
+    const idle = await request(port, { agent: keepAlive(), headers: AUTH });
+    expect(idle.headers.connection).toBe('keep-alive');
+    const idleClosed = once(idle.socket, 'close');
+    const slow = request(port, { path: '/slow', agent: keepAlive(), headers: AUTH });
+    await arrived.promise;
+
+    const closing = app.close();
+    await idleClosed;
+    // Closed by the drain while the request is still in flight: lameduck's preClose hook is still
+    // waiting, so Fastify has not called server.close() (which would close idle sockets) yet.
+    expect(app.lameduck.state).toBe('draining');
+    expect(drainedAtOnce).toBe(true);
+    const result = app.lameduck.shutdown();
+    release.resolve();
+
+    const reply = await slow;
+    expect(reply).toMatchObject({ status: 200, body: 'slow done' });
+    expect(reply.headers.connection).toBe('close');
+    expect(await result).toMatchObject({
+      reason: 'fastify.close()',
+      graceful: true,
+      forced: false,
+      destroyedConnections: 0,
+      hookFailures: [],
+    });
+    await closing;
+    expect(order).toEqual(['app onClose', 'lameduck closed']);
+    expect(app.server.listening).toBe(false);
+  });
+
+  test('app.lameduck.shutdown() (the signal path) drains, then closes Fastify: its onClose hooks run before the result', async () => {
+    const order: string[] = [];
+    const { app, port, arrived, release } = await start(
+      { readinessDelay: 0, timeout: 120_000, idleGrace: 50 },
+      { version, setup: tracked(order) },
+    );
+    const idle = await request(port, { agent: keepAlive(), headers: AUTH });
+    const idleClosed = once(idle.socket, 'close');
+    const slow = request(port, { path: '/slow', agent: keepAlive(), headers: AUTH });
+    await arrived.promise;
+
+    const done = app.lameduck.shutdown('SIGTERM');
+    await idleClosed;
+    expect(order).toEqual([]);
+    release.resolve();
+    const reply = await slow;
+    expect(reply).toMatchObject({ status: 200, body: 'slow done' });
+    expect(reply.headers.connection).toBe('close');
+
+    const result = await done;
+    expect(order).toEqual(['app onClose', 'lameduck closed']);
+    expect(result).toMatchObject({
+      reason: 'SIGTERM',
+      graceful: true,
+      forced: false,
+      exitCode: 0,
+      destroyedConnections: 0,
+      hookFailures: [],
+    });
+    expect(app.server.listening).toBe(false);
+    // Fastify is closed: closing it again is a no-op that resolves.
+    await app.close();
+    expect(order).toEqual(['app onClose', 'lameduck closed']);
+  });
+});
