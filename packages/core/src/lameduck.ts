@@ -110,7 +110,8 @@ export interface Lameduck {
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
   /**
    * Registers a closer: it runs when the drain starts, to end long-lived connections politely
-   * (WebSockets: `close(1001)`), and the drain waits for it like a task. Returns a remover.
+   * (WebSockets: `close(1001)`), and the drain waits for it like a task. Its signal is
+   * `deadlineSignal`. Returns a remover.
    * @example lameduck.addCloser(() => { for (const ws of wss.clients) ws.close(1001, 'server shutting down'); });
    */
   addCloser(closer: (signal: AbortSignal) => unknown, options?: { name?: string }): () => void;
@@ -243,11 +244,11 @@ export function createLameduck(input?: LameduckOptions): Lameduck {
     setState('draining');
     draining.abort(createError(Error, 'LAMEDUCK_SHUTTING_DOWN', `lameduck: draining (${reason})`));
     for (const { name, closer } of closers) {
-      void lameduck
-        .addTask((signal) => closer(signal))
-        .catch((error: unknown) => {
-          log.warn({ closer: name, err: error }, 'closer failed');
-        });
+      // Awaited like a task; its signal is deadlineSignal: the time to be polite is nearly up.
+      const closed = (async () => closer(nearDeadline.signal))();
+      void lameduck.addTask(closed).catch((error: unknown) => {
+        log.warn({ closer: name, err: error }, 'closer failed');
+      });
     }
     const abortTimer = setTimeout(
       () => nearDeadline.abort(createError(Error, 'LAMEDUCK_DEADLINE', 'lameduck: the drain deadline is near')),

@@ -30,7 +30,9 @@ describe('WebSockets', () => {
   test('a closer sends 1001 "going away" at drain start; the drain ends when the sockets have closed', async () => {
     const lameduck = createLameduck(quick);
     const { wss, port } = await webSocketServer(lameduck);
-    lameduck.addCloser(() => {
+    let closerSignal: AbortSignal | undefined;
+    lameduck.addCloser((signal) => {
+      closerSignal = signal;
       for (const client of wss.clients) client.close(1001, 'server shutting down');
     });
     const clients = [await connectWebSocket(port), await connectWebSocket(port)];
@@ -43,6 +45,8 @@ describe('WebSockets', () => {
       expect(String(reason)).toBe('server shutting down');
     }
     expect(result).toMatchObject({ graceful: true, forced: false, stuckUpgrades: [], destroyedConnections: 0 });
+    expect(closerSignal).toBe(lameduck.deadlineSignal);
+    expect(closerSignal?.aborted).toBe(false);
     wss.close();
   });
 
