@@ -359,6 +359,7 @@ export function createTracker({ idleGrace, refuseUpgrade }: TrackerSettings): Tr
         if (connection.server !== server) continue;
         clearTimeout(connection.timer);
         connections.delete(connection);
+        if (connection.upgrade !== undefined) upgraded--;
         connection.raw.off('close', onSocketClose);
         delete (connection.raw as Tagged<Socket>)[kConnection];
         if (connection.http !== undefined) delete (connection.http as Tagged<Socket>)[kConnection];
