@@ -84,7 +84,8 @@ async function main(): Promise<void> {
   exitOnSignals();
   console.log(
     `Each server gets ${CLIENTS} keep-alive clients on 127.0.0.1, SIGTERM after ${SIGTERM_AFTER} responses;` +
-      ` the clients stop at the first refused connection.\n`,
+      ' the clients stop at the first refused connection. Nothing here routes by readiness (no load balancer),' +
+      ' so lameduck runs with readinessDelay: 0, as its README advises for that case.\n',
   );
   const textbook = await runVariant('textbook', new URL('./servers/textbook.ts', import.meta.url));
   const lameduck = await runVariant('lameduck', new URL('./servers/lameduck.ts', import.meta.url));

@@ -108,8 +108,8 @@ function lameduckSentences(result: VariantResult): string[] {
     result.tally.rejected > 0 ? `, answered ${plural(result.tally.rejected, 'late request')} with 503` : '';
   return [
     `lameduck kept serving after SIGTERM (${result.afterSigterm.completed} more responses), each with ` +
-      'Connection: close so clients left their keep-alive connections, closed its listener after its readiness ' +
-      `delay${refused}${rejected}, closed the connections left itself and exited ${result.exitMs} ms after ` +
+      'Connection: close so clients left their keep-alive connections, closed its listener' +
+      `${refused}${rejected}, closed the connections left itself and exited ${result.exitMs} ms after ` +
       `SIGTERM ${ending(result)} (it exits 1 when its deadline has to force anything).`,
   ];
 }

@@ -4,7 +4,7 @@ import express from 'express';
 import { addRoutes, announce } from './app.js';
 
 const app = express();
-const drain = graceful({ readinessDelay: 500, timeout: 10_000, silent: true });
+const drain = graceful({ readinessDelay: 0, timeout: 10_000, silent: true });
 app.use(drain);
 addRoutes(app);
 const server = app.listen(0, '127.0.0.1', (error) => announce(server, error));
