@@ -1,0 +1,167 @@
+/** `pnpm bench`: runs every section against server children, one after another, and writes BENCHMARKS.md. */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAll } from './child.js';
+import { runDrain } from './drain.js';
+import { runIdle } from './idle.js';
+import { runLoad } from './load.js';
+import { cpuCounters, load, machine, versions } from './machine.js';
+import { runOverhead } from './overhead.js';
+import { renderDocument, type SectionRun } from './report/document.js';
+import type { Progress, SectionReport } from './report/section.js';
+import { runWebSockets } from './websockets.js';
+
+interface Section {
+  id: string;
+  title: string;
+  run(progress: Progress): Promise<SectionReport>;
+}
+
+/** `--quick` shrinks every section, to check the harness in a minute; its numbers mean little. */
+function sections(quick: boolean): Section[] {
+  return [
+    {
+      id: 'overhead',
+      title: 'Overhead: throughput and p99 latency',
+      run: (progress) =>
+        runOverhead(
+          quick
+            ? { rounds: 1, duration: 1, warmup: 1, connections: 50 }
+            : { rounds: 4, duration: 1.5, warmup: 1, connections: 50 },
+          progress,
+        ),
+    },
+    {
+      id: 'drain',
+      title: 'Drain latency',
+      run: (progress) =>
+        runDrain(
+          quick
+            ? {
+                cases: [
+                  { remaining: 100, idle: false },
+                  { remaining: 100, idle: true },
+                ],
+                requests: 5,
+                repeats: 1,
+              }
+            : {
+                cases: [
+                  { remaining: 100, idle: false },
+                  { remaining: 1_000, idle: false },
+                  { remaining: 100, idle: true },
+                ],
+                requests: 10,
+                repeats: 3,
+              },
+          progress,
+        ),
+    },
+    {
+      id: 'idle',
+      title: 'Idle sockets',
+      run: (progress) =>
+        runIdle(
+          quick ? { connections: 1_000, warmup: 100, batch: 250 } : { connections: 10_000, warmup: 500, batch: 250 },
+          progress,
+        ),
+    },
+    {
+      id: 'load',
+      title: 'Shutdown under load',
+      run: (progress) => runLoad({ clients: 64, sigtermAfter: 1_000, repeats: quick ? 1 : 3 }, progress),
+    },
+    {
+      id: 'websockets',
+      title: 'WebSockets',
+      run: (progress) =>
+        runWebSockets(
+          quick ? { clients: 200, batch: 100, repeats: 1 } : { clients: 1_000, batch: 100, repeats: 2 },
+          progress,
+        ),
+    },
+  ];
+}
+
+function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: boolean; out: string | undefined } {
+  let only: Set<string> | undefined;
+  let quick = false;
+  let out: string | undefined;
+  for (const arg of argv) {
+    if (arg === '--quick') quick = true;
+    else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(','));
+    else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
+    else throw new Error(`unknown argument ${arg}; use --only=overhead,drain,idle,load,websockets --quick --out=FILE`);
+  }
+  return { only, quick, out };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const t0 = performance.now();
+  const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
+  const progress: Progress = (line) => process.stdout.write(`[${elapsed()}] ${line}\n`);
+  const chosen = sections(args.quick).filter((section) => args.only === undefined || args.only.has(section.id));
+  const runs: SectionRun[] = [];
+  for (const section of chosen) {
+    const loadBefore = load();
+    const cpuBefore = cpuCounters();
+    const sectionStart = performance.now();
+    let report: SectionReport | undefined;
+    let error: Error | undefined;
+    try {
+      report = await section.run(progress);
+    } catch (caught) {
+      error = caught instanceof Error ? caught : new Error(String(caught));
+      progress(`${section.id} FAILED: ${error.stack ?? error.message}`);
+      killAll();
+    }
+    const seconds = (performance.now() - sectionStart) / 1000;
+    const cpuAfter = cpuCounters();
+    runs.push({
+      report,
+      title: section.title,
+      error,
+      seconds,
+      loadBefore,
+      loadAfter: load(),
+      otherCores:
+        cpuBefore && cpuAfter
+          ? (cpuAfter.machine - cpuBefore.machine - (cpuAfter.ours - cpuBefore.ours)) / seconds
+          : undefined,
+      stealCores: cpuBefore && cpuAfter ? (cpuAfter.steal - cpuBefore.steal) / seconds : undefined,
+    });
+  }
+  const partial = args.quick || args.only !== undefined;
+  const out =
+    args.out ??
+    (partial
+      ? path.join(os.tmpdir(), 'BENCHMARKS.partial.md')
+      : fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)));
+  const markdown = renderDocument({
+    machine: machine(),
+    versions: versions(),
+    sections: runs,
+    started,
+    totalSeconds: (performance.now() - t0) / 1000,
+    command: 'pnpm bench',
+  });
+  writeFileSync(out, markdown);
+  progress(`wrote ${out}`);
+  return runs.some((run) => run.error !== undefined) ? 1 : 0;
+}
+
+// Ctrl+C or a SIGTERM to the benchmark itself: exit through process.exit so the children are killed too.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,10 @@
+/** Koa 3 with http-graceful-shutdown as its README shows: gracefulShutdown(server, options), 10 s timeout. */
+import type { Server } from 'node:http';
+import gracefulShutdown from 'http-graceful-shutdown';
+import Koa from 'koa';
+import { addKoaRoutes } from './app-koa.js';
+import { announce, prepare } from './common.js';
+
+const server: Server = addKoaRoutes(new Koa(), () => server).listen(0, '127.0.0.1', () => announce(server));
+gracefulShutdown(server, { signals: 'SIGINT SIGTERM', timeout: 10_000, forceExit: true });
+prepare(server);
