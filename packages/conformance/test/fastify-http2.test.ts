@@ -3,20 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import graceful from '@lameduck/fastify';
 import Fastify from 'fastify';
-import { deferred, once } from '../../core/test/helpers.js';
-
-function get(session: http2.ClientHttp2Session, path: string) {
-  return new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let body = '';
-    let headers: http2.IncomingHttpHeaders = {};
-    stream.setEncoding('utf8');
-    stream.on('response', (received) => (headers = received));
-    stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
-    stream.on('error', reject);
-  });
-}
+import { deferred, h2Request, once } from '../../core/test/helpers.js';
 
 test('Fastify over HTTP/2: readiness flips, the stream in flight completes, GOAWAY refuses new streams', async () => {
   const arrived = deferred();
@@ -32,12 +19,12 @@ test('Fastify over HTTP/2: readiness flips, the stream in flight completes, GOAW
   const { port } = app.server.address() as AddressInfo;
   const session = http2.connect(`http://127.0.0.1:${port}`);
 
-  expect(await get(session, '/readyz')).toMatchObject({ status: 200 });
-  const slow = get(session, '/slow');
+  expect(await h2Request(session, '/readyz')).toMatchObject({ status: 200 });
+  const slow = h2Request(session, '/slow');
   await arrived.promise;
   const goaway = once(session, 'goaway');
   const done = app.lameduck.shutdown();
-  const readiness = await get(session, '/readyz');
+  const readiness = await h2Request(session, '/readyz');
   expect(readiness.status).toBe(503);
   expect(readiness.headers.connection).toBeUndefined();
   await goaway;

@@ -4,7 +4,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { createLameduck, type Lameduck } from '@lameduck/core';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, deferred, listen, once, request, TLS } from './helpers.js';
+import { closeServer, deferred, h2Request, listen, once, request, TLS } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0, idleGrace: 20 } as const;
 
@@ -186,19 +186,6 @@ describe('HTTP/2', () => {
     lameduck.attach(server);
     const port = await listen(server as unknown as http.Server);
     return { server, port, arrived, release };
-  }
-
-  function h2Request(session: http2.ClientHttp2Session, path: string) {
-    return new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const stream = session.request({ ':path': path });
-      let body = '';
-      let headers: http2.IncomingHttpHeaders = {};
-      stream.setEncoding('utf8');
-      stream.on('response', (received) => (headers = received));
-      stream.on('data', (chunk: string) => (body += chunk));
-      stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
-      stream.on('error', reject);
-    });
   }
 
   test.each([
