@@ -25,7 +25,7 @@ interface Sample {
 interface Row {
   variant: Variant;
   samples: Sample[];
-  /** This variant's req/s over bare's, round by round. */
+  /** This variant's req/s over the mean of the two bare processes', round by round. */
   ratios: number[];
 }
 
@@ -63,11 +63,14 @@ async function measureGroup(
       }
     }
     progress(`  ${settings.rounds} rounds done`);
+    // The reference of each round is the mean of the two identical bare processes: half the noise of one.
     const bare = samples[0]!;
+    const control = samples[variants.findIndex((variant) => variant.control === true)]!;
+    const reference = bare.map((sample, round) => (sample.rps + control[round]!.rps) / 2);
     return variants.map((variant, index) => ({
       variant,
       samples: samples[index]!,
-      ratios: samples[index]!.map((sample, round) => sample.rps / bare[round]!.rps),
+      ratios: samples[index]!.map((sample, round) => sample.rps / reference[round]!),
     }));
   } finally {
     for (const server of servers) server.kill('SIGKILL');
@@ -81,8 +84,11 @@ const p99Of = (row: Row): number[] => row.samples.map((sample) => sample.p99);
 const share = (row: Row): number => median(row.ratios);
 const lameduckOf = (rows: Row[]): Row => rows.find((row) => row.variant.library === 'lameduck')!;
 const controlOf = (rows: Row[]): Row => rows.find((row) => row.variant.control === true)!;
-/** How far two identical processes read apart in this run: differences below it are not resolved. */
-const noiseOf = (rows: Row[]): number => Math.max(0.01, Math.abs(1 - share(controlOf(rows))));
+/** The second bare process over the first, round by round: the A/A comparison. */
+const aa = (rows: Row[]): number[] =>
+  controlOf(rows).samples.map((sample, round) => sample.rps / rows[0]!.samples[round]!.rps);
+/** How far two identical processes read apart in this run (median of the rounds): differences below it are not resolved. */
+const noiseOf = (rows: Row[]): number => Math.max(0.01, Math.abs(1 - median(aa(rows))));
 
 function renderGroup(rows: Row[]): string {
   const bareP99 = median(p99Of(rows[0]!));
@@ -106,8 +112,8 @@ function renderGroup(rows: Row[]): string {
         variantName(row.variant, false),
         int(median(rps)),
         range(int(min(rps)), int(max(rps))),
-        first ? '—' : percent(share(row)),
-        first ? '—' : range(percent(min(row.ratios)), percent(max(row.ratios))),
+        percent(share(row)),
+        range(percent(min(row.ratios)), percent(max(row.ratios))),
         fixed(median(p99)),
         range(fixed(min(p99)), fixed(max(p99))),
         first ? '—' : `${p99Difference >= 0 ? '+' : '−'}${fixed(Math.abs(p99Difference))} ms`,
@@ -118,8 +124,8 @@ function renderGroup(rows: Row[]): string {
 
 function chart(groups: Row[][]): string {
   const rows = groups.flatMap((group) =>
-    group.slice(1).map((row) => ({
-      label: `${FRAMEWORK_NAMES[row.variant.framework]} ${row.variant.control ? 'bare again (A/A)' : variantName(row.variant, false).replace(/[*`]/g, '')}`,
+    group.map((row) => ({
+      label: `${FRAMEWORK_NAMES[row.variant.framework]} ${row.variant.control ? 'bare, 2nd process' : variantName(row.variant, false).replace(/[*`]/g, '')}`,
       value: share(row),
       text: percent(share(row)),
     })),
@@ -128,7 +134,8 @@ function chart(groups: Row[][]): string {
   const to = Math.max(1.05, Math.ceil(Math.max(...rows.map((row) => row.value)) * 20) / 20);
   return (
     `${barChart(rows, { from, to })}\n\n` +
-    `Share of bare's throughput (median of the per-round ratios). The axis is zoomed: the left edge is ` +
+    "Share of bare's throughput (median of the per-round ratios to the mean of the two bare processes). The " +
+    'axis is zoomed: the left edge is ' +
     `${percent(from, 0)}, the right edge ${percent(to, 0)}.`
   );
 }
@@ -136,7 +143,6 @@ function chart(groups: Row[][]): string {
 function findings(rows: Row[]): Finding[] {
   const framework = FRAMEWORK_NAMES[rows[0]!.variant.framework];
   const lameduck = lameduckOf(rows);
-  const control = controlOf(rows);
   const noise = noiseOf(rows);
   const own = share(lameduck);
   const found: Finding[] = [];
@@ -148,7 +154,7 @@ function findings(rows: Row[]): Finding[] {
       text:
         `Overhead, ${framework}: lameduck served ${percent(own)} of bare's throughput (per round ` +
         `${percent(min(lameduck.ratios))}–${percent(max(lameduck.ratios))}), under the ${percent(TARGET, 0)} target; ` +
-        `the A/A control read ${percent(share(control))} in the same run` +
+        `the two identical bare processes differed by ${percent(noise)} in the same run` +
         (resolved ? '.' : ', so this run cannot tell the difference from noise.'),
     });
   }
@@ -166,7 +172,7 @@ function findings(rows: Row[]): Finding[] {
     (row) => row !== lameduck && row.variant.library !== 'bare' && median(p99Of(row)) < median(p99Of(lameduck)),
   );
   if (lowerP99.length > 0) {
-    const controlGap = Math.abs(median(p99Of(control)) - median(p99Of(rows[0]!)));
+    const controlGap = Math.abs(median(p99Of(controlOf(rows))) - median(p99Of(rows[0]!)));
     for (const peer of lowerP99) {
       found.push({
         kind: 'loss',
@@ -197,7 +203,7 @@ export async function runOverhead(settings: OverheadSettings, progress: Progress
   const shares = groups.map(
     (rows) => `${percent(share(lameduckOf(rows)))} (${FRAMEWORK_NAMES[rows[0]!.variant.framework]})`,
   );
-  const controls = groups.map((rows) => share(controlOf(rows)));
+  const noises = groups.map(noiseOf);
   const method = wrap(
     'autocannon (as a library, in the driver process) against `GET /` (a hello world) on each server child: ' +
       `${settings.connections} keep-alive connections, pipelining 1, ${settings.duration} s per run, after one ` +
@@ -207,18 +213,18 @@ export async function runOverhead(settings: OverheadSettings, progress: Progress
       (pinned
         ? 'Every server child is pinned to core 1 and the driver to core 0 (`taskset`), so that the scheduler never puts both on one core. '
         : 'The processes are not pinned to cores (no `taskset` here). ') +
-      '"share of bare" is the median of the per-round ratios (each run divided by the bare run of the same ' +
-      'round), which cancels slow drift of a shared machine. The last row of each table is a second, identical ' +
-      'bare process, the A/A control: how far it reads from 100% is the noise of this run, and a difference ' +
-      'smaller than that is not a result. The textbook `server.close()` server adds only a signal listener, so ' +
-      "its throughput is bare's and it is not measured separately.",
+      'Each framework has two identical bare processes (the last row is the second one). "share of bare" is the ' +
+      'median over the rounds of each run divided by the mean of the two bare runs of the same round, which ' +
+      'cancels slow drift of a shared machine. How far the two bare processes read apart (the A/A comparison) is ' +
+      'the noise of this run: a difference smaller than that is not a result. The textbook `server.close()` ' +
+      "server adds only a signal listener, so its throughput is bare's and it is not measured separately.",
   );
   const body = groups.map((rows) => `### ${FRAMEWORK_NAMES[rows[0]!.variant.framework]}\n\n${renderGroup(rows)}`);
   return {
     title: 'Overhead: throughput and p99 latency',
     headline:
-      `lameduck served ${shares.join(', ')} of bare throughput (target ≥ ${percent(TARGET, 0)}; an identical ` +
-      `second bare process read ${percent(min(controls))}–${percent(max(controls))}, the noise of this run)`,
+      `lameduck served ${shares.join(', ')} of bare throughput (target ≥ ${percent(TARGET, 0)}; two identical ` +
+      `bare processes read ${percent(min(noises), 0)}–${percent(max(noises), 0)} apart, the noise of this run)`,
     markdown: [method, ...body, '### Chart', chart(groups)].join('\n\n'),
     findings: groups.flatMap(findings),
   };

@@ -61,7 +61,7 @@ function variant(framework: Framework, library: Library): Variant {
 
 /** `Express: lameduck`, `Fastify: http-terminator`… */
 export function variantName(item: Variant, withFramework = true): string {
-  const library = item.control ? 'bare again, a second process (A/A control)' : LIBRARY_NAMES[item.library];
+  const library = item.control ? 'bare, a second identical process (A/A)' : LIBRARY_NAMES[item.library];
   return withFramework ? `${FRAMEWORK_NAMES[item.framework]}: ${library}` : library;
 }
 
