@@ -42,9 +42,6 @@ const TARGET = 100;
 /** How long the newest connection has been idle when SIGTERM is sent (longer than lameduck's 500 ms idleGrace). */
 const IDLE_BEFORE_SIGTERM = 1_000;
 const CAP = 15_000;
-/** Single runs of a few hundred ms: a difference under this share of lameduck's time is noise. */
-const NOISE = 0.15;
-
 const signed = (ms: number): string => `${ms >= 0 ? '+' : '−'}${int(Math.abs(ms))} ms`;
 /** The same for every server, so that Node's 5 s default does not close connections while the others open. */
 const KEEP_ALIVE_TIMEOUT = 120_000;
@@ -139,7 +136,7 @@ export async function runIdle(settings: IdleSettings, progress: Progress): Promi
         `once the newest connection has been idle ${IDLE_BEFORE_SIGTERM} ms (lameduck closes a socket once quiet ` +
         'for `idleGrace`, 500 ms); a connection that finished a response less than that before SIGTERM is closed ' +
         'when its 500 ms are up. Target for lameduck: exit ≤ ' +
-        `${TARGET} ms. One run per row.\n\n` +
+        `${TARGET} ms. One run per row: how far apart the four bare rows (the same work on four frameworks) read is the noise of these single runs.\n\n` +
         '"bare" has no shutdown code: the default action of SIGTERM kills it and the kernel closes its sockets. ' +
         `That is the floor here: closing ${int(total)} loopback TCP sockets is kernel work (each close also runs ` +
         "the client side's FIN handling), which no library avoids, and a graceful close does the same work from " +
@@ -200,6 +197,10 @@ export async function runIdle(settings: IdleSettings, progress: Progress): Promi
       });
     }
   }
+  // The bare rows do the same thing on four frameworks (die with the same sockets open): how far apart they
+  // are is the noise of these single runs.
+  const floors = BARE_EVERYWHERE.map((variant) => runs.get(variant)!.ending.ms);
+  const noise = Math.max(...floors) - Math.min(...floors);
   for (const peer of PEERS_ON_EXPRESS) {
     const lameduck = LAMEDUCK_EVERYWHERE.find((variant) => variant.framework === peer.framework)!;
     const own = runs.get(lameduck)!;
@@ -207,7 +208,7 @@ export async function runIdle(settings: IdleSettings, progress: Progress): Promi
     if (!run.ending.killed && run.ending.ms < own.ending.ms) {
       findings.push({
         kind: 'loss',
-        noise: own.ending.ms - run.ending.ms < NOISE * own.ending.ms,
+        noise: own.ending.ms - run.ending.ms <= noise,
         text:
           `Idle sockets: ${variantName(peer)} exited in ${int(run.ending.ms)} ms, ${variantName(lameduck)} in ` +
           `${int(own.ending.ms)} ms.`,
@@ -215,7 +216,6 @@ export async function runIdle(settings: IdleSettings, progress: Progress): Promi
     }
   }
   const exits = LAMEDUCK_EVERYWHERE.map((variant) => runs.get(variant)!.ending.ms);
-  const floors = BARE_EVERYWHERE.map((variant) => runs.get(variant)!.ending.ms);
   const extraHeap = LAMEDUCK_EVERYWHERE.map(
     (variant, index) =>
       perConnection(runs.get(variant)!, 'heapUsed', settings.connections) -

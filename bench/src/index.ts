@@ -29,7 +29,7 @@ function sections(quick: boolean): Section[] {
         runOverhead(
           quick
             ? { rounds: 1, duration: 1, warmup: 1, connections: 50 }
-            : { rounds: 6, duration: 1, warmup: 1, connections: 50 },
+            : { rounds: 7, duration: 1, warmup: 1, connections: 50 },
           progress,
         ),
     },

@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import { pin, startAll, type ServerChild } from './child.js';
 import { barChart, fixed, int, percent, range, table, wrap } from './report/markdown.js';
 import type { Finding, Progress, SectionReport } from './report/section.js';
-import { max, median, min } from './stats.js';
+import { max, median, min, noiseMargin } from './stats.js';
 import { FRAMEWORK_NAMES, OVERHEAD_GROUPS, variantName, type Variant } from './variants.js';
 
 export interface OverheadSettings {
@@ -87,8 +87,14 @@ const controlOf = (rows: Row[]): Row => rows.find((row) => row.variant.control =
 /** The second bare process over the first, round by round: the A/A comparison. */
 const aa = (rows: Row[]): number[] =>
   controlOf(rows).samples.map((sample, round) => sample.rps / rows[0]!.samples[round]!.rps);
-/** How far two identical processes read apart in this run (median of the rounds): differences below it are not resolved. */
-const noiseOf = (rows: Row[]): number => Math.max(0.01, Math.abs(1 - median(aa(rows))));
+/**
+ * The smallest share difference this run resolves: from the A/A comparison (two identical bare
+ * processes), the larger of their median difference and twice the standard error of a median of the rounds.
+ */
+const noiseOf = (rows: Row[]): number => Math.max(0.01, noiseMargin(aa(rows).map((ratio) => ratio - 1)));
+/** The same for p99 (ms), from the two bare processes' per-round p99 differences; at least 1 ms (its resolution). */
+const p99NoiseOf = (rows: Row[]): number =>
+  Math.max(1, noiseMargin(p99Of(controlOf(rows)).map((p99, round) => p99 - p99Of(rows[0]!)[round]!)));
 
 function renderGroup(rows: Row[]): string {
   const bareP99 = median(p99Of(rows[0]!));
@@ -154,8 +160,8 @@ function findings(rows: Row[]): Finding[] {
       text:
         `Overhead, ${framework}: lameduck served ${percent(own)} of bare's throughput (per round ` +
         `${percent(min(lameduck.ratios))}–${percent(max(lameduck.ratios))}), under the ${percent(TARGET, 0)} target; ` +
-        `the two identical bare processes differed by ${percent(noise)} in the same run` +
-        (resolved ? '.' : ', so this run cannot tell the difference from noise.'),
+        `this run resolves differences above ${percent(noise)} (A/A)` +
+        (resolved ? '.' : ', so it cannot tell this one from noise.'),
     });
   }
   const better = rows.filter((row) => row !== lameduck && row.variant.library !== 'bare' && share(row) > own);
@@ -172,11 +178,11 @@ function findings(rows: Row[]): Finding[] {
     (row) => row !== lameduck && row.variant.library !== 'bare' && median(p99Of(row)) < median(p99Of(lameduck)),
   );
   if (lowerP99.length > 0) {
-    const controlGap = Math.abs(median(p99Of(controlOf(rows))) - median(p99Of(rows[0]!)));
+    const p99Noise = p99NoiseOf(rows);
     for (const peer of lowerP99) {
       found.push({
         kind: 'loss',
-        noise: median(p99Of(lameduck)) - median(p99Of(peer)) <= Math.max(1, controlGap),
+        noise: median(p99Of(lameduck)) - median(p99Of(peer)) <= p99Noise,
         text:
           `Overhead, ${framework}: ${variantName(peer.variant, false)} had a lower median p99 ` +
           `(${fixed(median(p99Of(peer)))} ms) than lameduck (${fixed(median(p99Of(lameduck)))} ms).`,
@@ -215,16 +221,17 @@ export async function runOverhead(settings: OverheadSettings, progress: Progress
         : 'The processes are not pinned to cores (no `taskset` here). ') +
       'Each framework has two identical bare processes (the last row is the second one). "share of bare" is the ' +
       'median over the rounds of each run divided by the mean of the two bare runs of the same round, which ' +
-      'cancels slow drift of a shared machine. How far the two bare processes read apart (the A/A comparison) is ' +
-      'the noise of this run: a difference smaller than that is not a result. The textbook `server.close()` ' +
+      'cancels slow drift of a shared machine. The two bare processes also give the noise of the run (the A/A ' +
+      'comparison): a difference counts as resolved only above the larger of their median difference and twice ' +
+      `the standard error of a median of ${settings.rounds} rounds, estimated from their per-round spread. The textbook \`server.close()\` ` +
       "server adds only a signal listener, so its throughput is bare's and it is not measured separately.",
   );
   const body = groups.map((rows) => `### ${FRAMEWORK_NAMES[rows[0]!.variant.framework]}\n\n${renderGroup(rows)}`);
   return {
     title: 'Overhead: throughput and p99 latency',
     headline:
-      `lameduck served ${shares.join(', ')} of bare throughput (target ≥ ${percent(TARGET, 0)}; two identical ` +
-      `bare processes read ${percent(min(noises), 0)}–${percent(max(noises), 0)} apart, the noise of this run)`,
+      `lameduck served ${shares.join(', ')} of bare throughput (target ≥ ${percent(TARGET, 0)}; this run ` +
+      `resolves differences above ${percent(min(noises), 0)}–${percent(max(noises), 0)}, from two identical bare processes)`,
     markdown: [method, ...body, '### Chart', chart(groups)].join('\n\n'),
     findings: groups.flatMap(findings),
   };
