@@ -1,22 +1,48 @@
 /** The contract every example follows: settings from the environment, the routes' work, the ready line. */
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createLameduck, type LameduckError } from '@lameduck/core';
+
+/** A configuration the example cannot run with: one line on stderr, exit code 2 (a usage error), before anything listens. */
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
 
 function numberFromEnv(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a whole number; received ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value)) usageError(`${name} must be a whole number; received ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+/** The environment variable behind each lameduck option the examples take. */
+const ENV_OF_OPTION = { timeout: 'SHUTDOWN_TIMEOUT_MS', readinessDelay: 'READINESS_DELAY_MS' } as const;
+
+function lameduckFromEnv(): { timeout?: number; readinessDelay?: number } {
+  const options = {
+    timeout: numberFromEnv(ENV_OF_OPTION.timeout),
+    readinessDelay: numberFromEnv(ENV_OF_OPTION.readinessDelay),
+  };
+  try {
+    // The adapters validate the same way, but their error names lameduck's options, not the variables.
+    createLameduck({ ...options, silent: true });
+  } catch (error) {
+    if ((error as LameduckError).code !== 'LAMEDUCK_INVALID_OPTION') throw error;
+    const given = Object.values(ENV_OF_OPTION)
+      .filter((name) => process.env[name])
+      .map((name) => `${name}=${process.env[name]}`);
+    const rule = (error as Error).message.replace(/^lameduck: option /, "lameduck's ");
+    usageError(`${given.join(', ')}: ${rule}`);
+  }
+  return options;
 }
 
 /** `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment. */
 export const settings = {
   port: numberFromEnv('PORT') ?? 3000,
   host: process.env.HOST || '0.0.0.0',
-  lameduck: {
-    timeout: numberFromEnv('SHUTDOWN_TIMEOUT_MS'),
-    readinessDelay: numberFromEnv('READINESS_DELAY_MS'),
-  },
+  lameduck: lameduckFromEnv(),
 };
 
 /** `/slow?ms=N`: N ms of work, cut short when `signal` (lameduck's deadlineSignal) fires first. */

@@ -130,11 +130,19 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
-  test('an invalid SHUTDOWN_TIMEOUT_MS stops it at startup with a message naming the variable', async () => {
-    const example = startExample(name, { SHUTDOWN_TIMEOUT_MS: 'abc' });
-    const { code } = await example.exited;
-    expect(code).toBeGreaterThan(0);
-    expect(example.output.stderr.join('\n')).toContain('SHUTDOWN_TIMEOUT_MS must be a whole number; received "abc"');
+  test.each([
+    [{ SHUTDOWN_TIMEOUT_MS: 'abc' }, 'SHUTDOWN_TIMEOUT_MS must be a whole number; received "abc"'],
+    [{ READINESS_DELAY_MS: '-5' }, 'READINESS_DELAY_MS must be a whole number; received "-5"'],
+    [{ PORT: '80x' }, 'PORT must be a whole number; received "80x"'],
+    [
+      { SHUTDOWN_TIMEOUT_MS: '100', READINESS_DELAY_MS: '5000' },
+      'SHUTDOWN_TIMEOUT_MS=100, READINESS_DELAY_MS=5000: lameduck\'s "timeout" must be greater than readinessDelay + cleanupReserve',
+    ],
+  ])('bad configuration %j: one line on stderr naming it, exit 2, nothing listens', async (env, text) => {
+    const example = startExample(name, env);
+    expect(await example.exited).toEqual({ code: 2, signal: null });
+    expect(example.output.stderr).toHaveLength(1);
+    expect(example.output.stderr[0]).toContain(text);
     expect(example.output.stdout).toEqual([]);
   });
 });
