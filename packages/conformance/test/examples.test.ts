@@ -101,6 +101,17 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     });
   });
 
+  test('a short SHUTDOWN_TIMEOUT_MS still lets an ordinary request finish normally', async () => {
+    // 2000 ms, no readiness delay: a 1600 ms drain window, deadlineSignal 320 ms before its end.
+    const example = startExample(name, { SHUTDOWN_TIMEOUT_MS: '2000', READINESS_DELAY_MS: '0' });
+    const port = await listening(example);
+    const slow = tracked(port, '/slow?ms=800', keepAliveAgent());
+    await slow.read;
+    example.process.kill('SIGTERM');
+    expect(await slow.reply).toMatchObject({ status: 200, body: 'done after 800 ms\n' });
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('on SIGTERM a WebSocket gets 1001 and an event stream its final event; exit 0', async () => {
     const example = startExample(name);
     const port = await listening(example);

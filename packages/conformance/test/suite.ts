@@ -1,5 +1,6 @@
 /** The conformance suite: the same drain scenarios, over real sockets, for every server kind. */
 import http from 'node:http';
+import { setTimeout } from 'node:timers/promises';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
 import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
@@ -154,6 +155,21 @@ export function conformance(kind: Kind): void {
         text: 'data: first\n\nevent: bye\ndata: server shutting down\n\n',
       });
       expect(result).toMatchObject({ graceful: true, forced: false });
+    });
+
+    test('with a short timeout, deadlineSignal leaves the drain window to requests that finish in it', async () => {
+      // timeout 1000, no readiness delay: cleanupReserve 200 and abortBefore 160 (a fifth of the 800 ms window).
+      const { port, lameduck } = await server({ timeout: 1_000 });
+      const reply = request(port, { path: '/slow', agent: agent(), headers: AUTH });
+      await arrived.promise;
+      // The handler's remaining work: 100 ms from the drain start, well inside the window.
+      lameduck.drainSignal.addEventListener('abort', () => void setTimeout(100).then(() => release.resolve()), {
+        once: true,
+      });
+      const result = await lameduck.shutdown();
+      expect(await reply).toMatchObject({ status: 200, body: 'slow done' });
+      expect(result).toMatchObject({ graceful: true, forced: false });
+      expect(lameduck.deadlineSignal.aborted).toBe(false);
     });
 
     test('the deadline destroys a request that never finishes and reports it', async () => {

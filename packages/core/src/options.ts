@@ -50,7 +50,9 @@ export interface LameduckOptions {
   idleGrace?: number;
   /**
    * `lameduck.deadlineSignal` aborts this long before requests are forced, so handlers can
-   * finish early (end a stream, return partial results).
+   * finish early (end a stream, return partial results). Must be less than the drain window,
+   * `timeout - readinessDelay - cleanupReserve`. When not set, it is 1000 or a fifth of that window,
+   * whichever is less.
    * @default 1000
    * @example createLameduck({ abortBefore: 3_000 })
    */
@@ -296,7 +298,7 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     cleanupReserve: duration(options, 'cleanupReserve', phase(DEFAULTS.cleanupReserve), 0),
     hookTimeout: duration(options, 'hookTimeout', DEFAULTS.hookTimeout, 1),
     idleGrace: duration(options, 'idleGrace', DEFAULTS.idleGrace, 0),
-    abortBefore: duration(options, 'abortBefore', DEFAULTS.abortBefore, 0),
+    abortBefore: DEFAULTS.abortBefore, // set below, from the drain window
     checks: checks(options),
     checkTimeout: duration(options, 'checkTimeout', DEFAULTS.checkTimeout, 1),
     exposeErrors: boolean(options, 'exposeErrors', DEFAULTS.exposeErrors),
@@ -315,6 +317,17 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
       'timeout',
       `greater than readinessDelay + cleanupReserve (${resolved.readinessDelay} + ${resolved.cleanupReserve} = ${sum}) so requests get time to drain`,
       resolved.timeout,
+    );
+  }
+  const window = resolved.timeout - resolved.readinessDelay - resolved.cleanupReserve;
+  // Unset, it shrinks with the drain window as the other budgets do with timeout, so that a short
+  // timeout (PM2's 1.6 s kill_timeout, say) does not tell handlers to stop the moment the drain starts.
+  resolved.abortBefore = duration(options, 'abortBefore', Math.min(DEFAULTS.abortBefore, Math.floor(window / 5)), 0);
+  if (resolved.abortBefore >= window) {
+    throw invalidOption(
+      'abortBefore',
+      `less than the drain window, timeout - readinessDelay - cleanupReserve (${resolved.timeout} - ${resolved.readinessDelay} - ${resolved.cleanupReserve} = ${window}), so requests get time to finish`,
+      resolved.abortBefore,
     );
   }
   if (resolved.readinessPath !== false && resolved.readinessPath === resolved.livenessPath) {

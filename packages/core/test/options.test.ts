@@ -95,6 +95,20 @@ describe('createLameduck() options', () => {
     expect(createLameduck({ timeout: 10_000, readinessDelay: 0 }).options).toMatchObject({ cleanupReserve: 2_000 });
   });
 
+  test('unset abortBefore scales with the drain window: 1000, or a fifth of timeout - readinessDelay - cleanupReserve', () => {
+    expect(createLameduck().options.abortBefore).toBe(1_000); // 25000 - 5000 - 5000 = 15000
+    expect(createLameduck({ timeout: 2_000, readinessDelay: 0 }).options.abortBefore).toBe(320); // 1600 / 5
+    expect(createLameduck({ timeout: 1_600 }).options.abortBefore).toBe(192); // (1600 - 320 - 320) / 5
+    expect(createLameduck({ timeout: 1_000, readinessDelay: 0, cleanupReserve: 0 }).options.abortBefore).toBe(200);
+  });
+
+  test('a set abortBefore must leave drain time before the deadline signal', () => {
+    expect(() => createLameduck({ timeout: 2_000, readinessDelay: 0, abortBefore: 1_600 })).toThrow(
+      'lameduck: option "abortBefore" must be less than the drain window, timeout - readinessDelay - cleanupReserve (2000 - 0 - 400 = 1600), so requests get time to finish; received 1600 (number)',
+    );
+    expect(createLameduck({ timeout: 2_000, readinessDelay: 0, abortBefore: 1_599 }).options.abortBefore).toBe(1_599);
+  });
+
   test('a 503 header must be a string with a valid name, and Connection cannot be replaced', () => {
     expect(() => createLameduck({ rejectHeaders: { 'retry-after': 5 } } as never)).toThrow(
       'lameduck: option "rejectHeaders.retry-after" must be a string; received 5 (number)',
