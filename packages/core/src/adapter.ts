@@ -1,4 +1,4 @@
-/** What every framework adapter shares: its options, and the manager they describe. */
+/** What every framework adapter shares: its options, the manager they describe, and closing with the framework. */
 import { invalidOption } from './errors.js';
 import { createLameduck, type Lameduck } from './lameduck.js';
 import { DEFAULTS, type LameduckOptions, type SignalOptions } from './options.js';
@@ -59,4 +59,47 @@ export function resolveManager(options: AdapterOptions = {}): Lameduck {
     manager.handleSignals(handleSignals);
   }
   return manager;
+}
+
+/** What a framework's own close lifecycle calls; see `coordinateFrameworkClose()`. */
+export interface FrameworkClose {
+  /**
+   * The framework started closing (the application asked it to): starts the shutdown with no
+   * readiness delay, and resolves once the drain has ended, so the framework closes after it.
+   */
+  closing(): Promise<void>;
+  /** The framework has closed, after the application's own close hooks. */
+  closed(): void;
+}
+
+/**
+ * For adapters of frameworks with their own close (Fastify's `close()` and its `onClose` hooks):
+ * closing the framework drains first, and a shutdown started elsewhere (a signal) closes the
+ * framework as its first cleanup hook, so the application's close hooks run before the result.
+ * Either way the framework closes once, within `max(hookTimeout, cleanupReserve)`.
+ * @example
+ * const framework = coordinateFrameworkClose(lameduck, { name: 'fastify.close()', close: () => fastify.close() });
+ * fastify.addHook('preClose', (done) => void framework.closing().then(() => done()));
+ * fastify.addHook('onClose', (_instance, done) => { framework.closed(); done(); });
+ */
+export function coordinateFrameworkClose(
+  lameduck: Lameduck,
+  framework: { name: string; close: () => unknown },
+): FrameworkClose {
+  let closeStarted = false;
+  let frameworkClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (frameworkClosed = resolve));
+  lameduck.addHook(() => (closeStarted ? closed : framework.close()), {
+    name: framework.name,
+    timeout: Math.max(lameduck.options.hookTimeout, lameduck.options.cleanupReserve),
+  });
+  return {
+    closing() {
+      closeStarted = true;
+      // A close the application asked for has no readiness delay; one started by a signal keeps it.
+      void lameduck.shutdown(framework.name, { readinessDelay: 0 });
+      return lameduck.drained();
+    },
+    closed: () => frameworkClosed(),
+  };
 }

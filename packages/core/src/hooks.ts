@@ -1,24 +1,7 @@
-/** Cleanup hooks: run after the servers have closed, last registered first, each within its own time. */
-import { createError } from './errors.js';
-
-/** A cleanup hook; its signal aborts when the hook's time is up. */
-export type CleanupHook = (signal: AbortSignal) => unknown;
-
-/** Options of `lameduck.addHook()`. */
-export interface HookOptions {
-  /** Name used in logs and in the result; defaults to the function's name or `hook #N`. */
-  name?: string;
-  /** How long this hook may run, in milliseconds; defaults to the manager's `hookTimeout`. */
-  timeout?: number;
-}
-
-/** A hook that threw, rejected, ran out of time or got no time at all. */
-export interface HookFailure {
-  name: string;
-  error: Error;
-  /** The hook did not finish in its time (or was never started because the deadline had passed). */
-  timedOut: boolean;
-}
+/** Cleanup hooks: registered with their names and timeouts, run after the servers have closed, last registered first. */
+import { raceTimer, type Clock } from './deadline.js';
+import { createError, invalidOption } from './errors.js';
+import type { CleanupHook, HookFailure, HookOptions } from './types.js';
 
 /** A registered hook. */
 export interface Hook {
@@ -32,25 +15,44 @@ export interface HookEvents {
   failed(failure: HookFailure): void;
 }
 
+/** The hooks of one manager, in the order they were registered. */
+export interface Hooks {
+  readonly list: readonly Hook[];
+  /** Validates and registers `hook`; returns its remover. */
+  add(hook: CleanupHook, options: HookOptions | undefined): () => void;
+}
+
+export function createHooks(defaultTimeout: number): Hooks {
+  const list: Hook[] = [];
+  let added = 0;
+  return {
+    list,
+    add(hook, options) {
+      if (typeof hook !== 'function') throw invalidOption('hook', 'a function', hook);
+      const name = options?.name ?? (hook.name === '' ? `hook #${added + 1}` : hook.name);
+      const timeout = options?.timeout ?? defaultTimeout;
+      if (typeof name !== 'string' || name === '') throw invalidOption('name', 'a non-empty string', name);
+      if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_147_483_647) {
+        throw invalidOption('timeout', 'a whole number of milliseconds from 1 to 2147483647', timeout);
+      }
+      added++;
+      const entry: Hook = { name, fn: hook, timeout };
+      list.push(entry);
+      return () => {
+        const index = list.indexOf(entry);
+        if (index !== -1) list.splice(index, 1);
+      };
+    },
+  };
+}
+
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
 /** Runs one hook, settling by its timeout at the latest; never throws. */
-async function runOne(hook: Hook, limit: number): Promise<HookFailure | undefined> {
+function runOne(hook: Hook, limit: number): Promise<HookFailure | undefined> {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<HookFailure>((resolve) => {
-    timer = setTimeout(() => {
-      const error = createError(
-        Error,
-        'LAMEDUCK_HOOK_TIMEOUT',
-        `lameduck: cleanup hook "${hook.name}" did not finish within ${limit} ms`,
-      );
-      controller.abort(error);
-      resolve({ name: hook.name, error, timedOut: true });
-    }, limit).unref();
-  });
   const ran = (async () => {
     try {
       await hook.fn(controller.signal);
@@ -59,11 +61,15 @@ async function runOne(hook: Hook, limit: number): Promise<HookFailure | undefine
       return { name: hook.name, error: asError(error), timedOut: false };
     }
   })();
-  try {
-    return await Promise.race([ran, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return raceTimer(ran, limit, (): HookFailure => {
+    const error = createError(
+      Error,
+      'LAMEDUCK_HOOK_TIMEOUT',
+      `lameduck: cleanup hook "${hook.name}" did not finish within ${limit} ms`,
+    );
+    controller.abort(error);
+    return { name: hook.name, error, timedOut: true };
+  });
 }
 
 /**
@@ -74,7 +80,7 @@ async function runOne(hook: Hook, limit: number): Promise<HookFailure | undefine
 export async function runHooks(
   hooks: readonly Hook[],
   deadline: number,
-  now: () => number,
+  now: Clock,
   events: HookEvents,
 ): Promise<HookFailure[]> {
   const failures: HookFailure[] = [];

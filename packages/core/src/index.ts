@@ -1,21 +1,26 @@
 /** @lameduck/core: correct, timeout-bounded graceful shutdown for Node.js HTTP servers. */
 export { createLameduck } from './lameduck.js';
+export type { Lameduck } from './lameduck.js';
 export type {
   AnyRequest,
   AnyResponse,
-  Lameduck,
+  AttachableServer,
+  CheckOutcome,
+  CleanupHook,
+  HookFailure,
+  HookOptions,
+  InflightRequest,
   LameduckState,
   LameduckStats,
+  Logger,
+  PlainResponse,
+  ReadinessCheck,
   ShutdownResult,
+  SignalHandle,
   Task,
-} from './lameduck.js';
+} from './types.js';
 export { DEFAULTS } from './options.js';
-export { resolveManager } from './adapter.js';
-export type { AdapterOptions } from './adapter.js';
-export type { LameduckOptions, ReadinessCheck, SignalOptions, ResolvedOptions } from './options.js';
-export type { AttachableServer, InflightRequest } from './connections.js';
-export type { CleanupHook, HookFailure, HookOptions } from './hooks.js';
-export type { PlainResponse, CheckOutcome } from './health.js';
-export type { Logger } from './logger.js';
-export type { SignalHandle } from './signals.js';
+export { coordinateFrameworkClose, resolveManager } from './adapter.js';
+export type { AdapterOptions, FrameworkClose } from './adapter.js';
+export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';

@@ -1,11 +1,5 @@
 /** The logger lameduck writes to: a user's pino-compatible logger, JSON lines on stderr, or nothing. */
-
-/** A pino-compatible logger: each method takes an object of fields first, then a message. */
-export interface Logger {
-  info(fields: object, message?: string): void;
-  warn(fields: object, message?: string): void;
-  error(fields: object, message?: string): void;
-}
+import type { Logger } from './types.js';
 
 /** What lameduck logs through: never throws, even when the user's logger does. */
 export interface Log {

@@ -1,10 +1,6 @@
 /** lameduck's options: their types and documentation, the one frozen DEFAULTS, and validation. */
 import { invalidOption } from './errors.js';
-import type { ShutdownResult } from './lameduck.js';
-import type { Logger } from './logger.js';
-
-/** Throws or returns `false` when a dependency is not ready; receives a signal that aborts at `checkTimeout`. */
-export type ReadinessCheck = (signal: AbortSignal) => unknown;
+import type { Logger, ReadinessCheck, ShutdownResult } from './types.js';
 
 /** Options of `createLameduck()`. Every duration is in milliseconds unless it says otherwise. */
 export interface LameduckOptions {

@@ -1,14 +1,8 @@
 /** The opt-in helper that owns the process: signals start the shutdown, and it decides the exit code. */
-import type { InflightRequest } from './connections.js';
-import type { LameduckState, ShutdownResult } from './lameduck.js';
+import type { Clock } from './deadline.js';
 import type { Log } from './logger.js';
-import type { ResolvedSignalOptions } from './options.js';
-
-/** Returned by `handleSignals()`. */
-export interface SignalHandle {
-  /** Removes every listener the helper added; the process is the application's again. */
-  uninstall(): void;
-}
+import { resolveSignalOptions, type ResolvedSignalOptions, type SignalOptions } from './options.js';
+import type { InflightRequest, LameduckState, ShutdownResult, SignalHandle } from './types.js';
 
 /** What the helper needs from its manager. */
 export interface SignalTarget {
@@ -17,6 +11,7 @@ export interface SignalTarget {
   inflight(): InflightRequest[];
   onStateChange(listener: (state: LameduckState) => void): () => void;
   readonly timeout: number;
+  readonly now: Clock;
 }
 
 const MAX_LOGGED_STUCK = 20;
@@ -60,7 +55,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
   }
 
   function onSignal(signal: NodeJS.Signals): void {
-    const time = performance.now();
+    const time = target.now();
     if (firstSignalAt === undefined) {
       firstSignalAt = time;
       void target.begin(signal, false);
@@ -117,4 +112,23 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
     },
   };
   return handle;
+}
+
+/**
+ * `lameduck.handleSignals()`: installs the handlers once (a second call returns the same handle until
+ * it is uninstalled).
+ */
+export function createSignalHandling(target: SignalTarget, log: Log): (options?: SignalOptions) => SignalHandle {
+  let installed: SignalHandle | undefined;
+  return function handleSignals(options) {
+    if (installed !== undefined) return installed;
+    const handle = installSignalHandlers(target, log, resolveSignalOptions(options));
+    installed = handle;
+    const uninstall = handle.uninstall;
+    handle.uninstall = () => {
+      uninstall();
+      if (installed === handle) installed = undefined;
+    };
+    return handle;
+  };
 }

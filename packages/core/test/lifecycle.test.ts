@@ -1,6 +1,7 @@
 /** Hooks, background tasks, readiness checks and logging, driven in process. */
 import http from 'node:http';
 import { createLameduck, type Logger } from '@lameduck/core';
+import { createLameduckWithClock } from '../src/lameduck.js';
 import { deferred, listen, request } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0 } as const;
@@ -242,5 +243,18 @@ describe('logging', () => {
     const draining = lines.filter(([, , message]) => message === 'draining');
     expect(draining).toHaveLength(1);
     expect(draining[0]![1].secondsLeft).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('the clock', () => {
+  test('a manager reads time from its clock: durations follow a replaced one', async () => {
+    let time = 10_000;
+    const lameduck = createLameduckWithClock(quick, () => time);
+    lameduck.addHook(() => {
+      time += 2_000;
+    });
+    const result = await lameduck.shutdown();
+    expect(result.durations).toEqual({ lameDuck: 0, drain: 0, cleanup: 2_000, total: 2_000 });
+    expect(result.graceful).toBe(true);
   });
 });

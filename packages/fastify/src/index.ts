@@ -1,5 +1,5 @@
 /** @lameduck/fastify: graceful shutdown for Fastify 5 as a plugin, `app.register(graceful)`. */
-import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
+import { coordinateFrameworkClose, resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -25,10 +25,6 @@ const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(f
     // A callback plugin must hand its error to done(): thrown, it escapes avvio as an uncaught exception.
     return done(error as Error);
   }
-  let closeStarted = false;
-  let fastifyClosed!: () => void;
-  const closed = new Promise<void>((resolve) => (fastifyClosed = resolve));
-
   fastify.decorate('lameduck', lameduck);
   lameduck.attach(fastify.server);
 
@@ -39,22 +35,16 @@ const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(f
   });
 
   // fastify.close() drains first: requests in flight finish and idle sockets close, where Fastify
-  // alone waits out its 72 s keep-alive timeout (or, in 5.10-5.11, resets requests in flight). A
-  // close the application asked for has no readiness delay; one started by a signal keeps it.
+  // alone waits out its 72 s keep-alive timeout (or, in 5.10-5.11, resets requests in flight). After
+  // a signal's drain, core closes Fastify so that the application's onClose hooks run.
+  const framework = coordinateFrameworkClose(lameduck, { name: 'fastify.close()', close: () => fastify.close() });
   fastify.addHook('preClose', function lameduckPreClose(hookDone) {
-    closeStarted = true;
-    void lameduck.shutdown('fastify.close()', { readinessDelay: 0 });
-    void lameduck.drained().then(() => hookDone());
+    void framework.closing().then(() => hookDone());
   });
   // Registered first, so it runs after the application's own onClose hooks.
   fastify.addHook('onClose', function lameduckOnClose(_instance, hookDone) {
-    fastifyClosed();
+    framework.closed();
     hookDone();
-  });
-  // After a signal's drain, close Fastify so that the application's onClose hooks run.
-  lameduck.addHook(() => (closeStarted ? closed : fastify.close()), {
-    name: 'fastify.close()',
-    timeout: Math.max(lameduck.options.hookTimeout, lameduck.options.cleanupReserve),
   });
   done();
 };

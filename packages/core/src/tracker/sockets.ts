@@ -1,0 +1,110 @@
+/** Raw sockets: one connection per TCP socket, the TLS socket linked to it, adopting sockets seen late, destroying them. */
+import { Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { AttachableServer } from '../types.js';
+import { connectionOf, kConnection, type Connection, type Tagged, type TrackerState } from './state.js';
+
+/** The connection listeners of one tracker (stable functions, so that `detach()` can remove them). */
+export interface Sockets {
+  onConnection(this: AttachableServer, raw: Socket): void;
+  onSecureConnection(this: AttachableServer, socket: TLSSocket): void;
+  /** A socket accepted before its server was attached shows up with its first request. */
+  adopt(socket: Socket, server: AttachableServer): Connection;
+  /** Forgets every connection of `server` (on detach): its sockets are no longer ours. */
+  forget(server: AttachableServer): void;
+}
+
+/**
+ * Workaround: Node links a TLS socket to its raw TCP socket only through the private `_parent`; there
+ * is no public link, and a stalled handshake is visible only on the raw socket.
+ */
+function tlsParent(socket: Socket): Socket | undefined {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent instanceof Socket ? parent : undefined;
+}
+
+export function createSockets(state: TrackerState): Sockets {
+  function connect(raw: Socket, http: Socket | undefined, server: AttachableServer): Connection {
+    const connection: Connection = {
+      raw,
+      http,
+      server,
+      owner: state.owner,
+      active: 0,
+      idleSince: state.now(),
+      bytesSeen: raw.bytesRead,
+      timer: undefined,
+      upgrade: undefined,
+      session: undefined,
+    };
+    (raw as Tagged<Socket>)[kConnection] = connection;
+    if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;
+    state.connections.add(connection);
+    raw.on('close', onSocketClose);
+    return connection;
+  }
+
+  function onSocketClose(this: Socket): void {
+    const connection = connectionOf(state, this);
+    if (connection === undefined) return;
+    state.connections.delete(connection);
+    clearTimeout(connection.timer);
+    if (connection.upgrade !== undefined) state.upgraded--;
+  }
+
+  return {
+    onConnection(raw) {
+      connect(raw, this instanceof TlsServer ? undefined : raw, this);
+    },
+    onSecureConnection(socket) {
+      const connection = connectionOf(state, tlsParent(socket));
+      if (connection !== undefined) {
+        connection.http = socket;
+        (socket as Tagged<Socket>)[kConnection] = connection;
+        return;
+      }
+      // Should Node stop exposing `_parent`: track the TLS socket by itself and never idle-close this
+      // server's raw sockets, which might carry requests we cannot see; the deadline still bounds them.
+      state.unlinked.add(this);
+      connect(socket, socket, this);
+    },
+    adopt(socket, server) {
+      const parent = tlsParent(socket);
+      return connect(server instanceof TlsServer && parent !== undefined ? parent : socket, socket, server);
+    },
+    forget(server) {
+      for (const connection of state.connections) {
+        if (connection.server !== server) continue;
+        clearTimeout(connection.timer);
+        state.connections.delete(connection);
+        if (connection.upgrade !== undefined) state.upgraded--;
+        connection.raw.off('close', onSocketClose);
+        delete (connection.raw as Tagged<Socket>)[kConnection];
+        if (connection.http !== undefined) delete (connection.http as Tagged<Socket>)[kConnection];
+      }
+    },
+  };
+}
+
+/** Destroys a connection now: its TLS socket, then its raw socket. */
+export function destroyConnection(connection: Connection): void {
+  clearTimeout(connection.timer);
+  connection.timer = undefined;
+  if (connection.http !== undefined && connection.http !== connection.raw) connection.http.destroy();
+  connection.raw.destroy();
+}
+
+/** Destroys every connection still open; returns how many. */
+export function destroyAll(state: TrackerState): number {
+  let destroyed = 0;
+  for (const connection of state.connections) {
+    if (connection.raw.destroyed) continue;
+    destroyConnection(connection);
+    destroyed++;
+  }
+  // Sockets accepted before a late attach: Node knows them even if we do not.
+  for (const server of state.servers.keys()) {
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  }
+  return destroyed;
+}

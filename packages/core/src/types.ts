@@ -1,0 +1,117 @@
+/** The types every part of lameduck shares; it imports nothing at runtime, so nothing imports in a cycle. */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Server as HttpsServer } from 'node:https';
+
+/**
+ * Where a manager is in its life: `serving`; `lameduck` (readiness fails, requests still served with
+ * `Connection: close`); `draining` (listeners closed, in-flight work finishing, late requests get
+ * 503); `cleanup` (hooks running); `closed`.
+ */
+export type LameduckState = 'serving' | 'lameduck' | 'draining' | 'cleanup' | 'closed';
+
+/** Background work: a promise, or a function started at once that receives `lameduck.signal`. */
+export type Task<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike<T>);
+
+/**
+ * A server lameduck can drain: `http.Server`, `https.Server` (Express, Koa and Fastify use these), or
+ * an HTTP/2 server from `http2.createServer()` / `http2.createSecureServer()`.
+ */
+export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
+
+/** A request lameduck can look at: HTTP/1 (`node:http`, every framework) or HTTP/2's compatibility API. */
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+/** The response that goes with an `AnyRequest`. */
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/** A request that was still in flight when it was looked at (at the deadline, say). */
+export interface InflightRequest {
+  method: string;
+  url: string;
+  /** Milliseconds since the request's headers arrived. */
+  age: number;
+}
+
+/** A response lameduck wants sent: the adapters write it in their framework's own idiom. */
+export interface PlainResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** A string is sent as is; an object as JSON. */
+  body: string | Record<string, unknown>;
+}
+
+/** Throws or returns `false` when a dependency is not ready; receives a signal that aborts at `checkTimeout`. */
+export type ReadinessCheck = (signal: AbortSignal) => unknown;
+
+/** The result of one readiness check: `ok`, `failed` (threw or returned false) or `timeout`. */
+export type CheckOutcome = { status: 'ok' } | { status: 'failed' | 'timeout'; error?: string };
+
+/** A cleanup hook; its signal aborts when the hook's time is up. */
+export type CleanupHook = (signal: AbortSignal) => unknown;
+
+/** Options of `lameduck.addHook()`. */
+export interface HookOptions {
+  /** Name used in logs and in the result; defaults to the function's name or `hook #N`. */
+  name?: string;
+  /** How long this hook may run, in milliseconds; defaults to the manager's `hookTimeout`. */
+  timeout?: number;
+}
+
+/** A hook that threw, rejected, ran out of time or got no time at all. */
+export interface HookFailure {
+  name: string;
+  error: Error;
+  /** The hook did not finish in its time (or was never started because the deadline had passed). */
+  timedOut: boolean;
+}
+
+/** What a shutdown did. */
+export interface ShutdownResult {
+  /** What started it: a signal name, `uncaughtException`, or the reason passed to `shutdown()`. */
+  reason: string;
+  /** Drained in time and every hook succeeded. */
+  graceful: boolean;
+  /** The drain deadline was reached and what was left was destroyed. */
+  forced: boolean;
+  /** 0 when graceful, 1 otherwise: what `handleSignals()` exits with by default. */
+  exitCode: 0 | 1;
+  /** Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in ms). */
+  stuckRequests: InflightRequest[];
+  /** Upgraded connections (WebSockets) still open at the deadline: the upgrade request, and age since it. */
+  stuckUpgrades: InflightRequest[];
+  /** Sockets destroyed at the deadline. */
+  destroyedConnections: number;
+  /** Background tasks still running at the deadline. */
+  abandonedTasks: number;
+  /** Cleanup hooks that threw, rejected, ran out of time or were never started. */
+  hookFailures: HookFailure[];
+  /** Requests completed after shutdown started, and requests answered 503 because the listener had closed. */
+  requests: { completed: number; rejected: number };
+  /** Milliseconds spent in each phase, and in all. */
+  durations: { lameDuck: number; drain: number; cleanup: number; total: number };
+}
+
+/** A point-in-time view of a manager. */
+export interface LameduckStats {
+  state: LameduckState;
+  servers: number;
+  connections: number;
+  inflight: number;
+  /** Connections handed over by an `upgrade` (WebSockets) and still open. */
+  upgraded: number;
+  tasks: number;
+}
+
+/** A pino-compatible logger: each method takes an object of fields first, then a message. */
+export interface Logger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** Returned by `handleSignals()`. */
+export interface SignalHandle {
+  /** Removes every listener the helper added; the process is the application's again. */
+  uninstall(): void;
+}
