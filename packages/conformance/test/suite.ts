@@ -3,7 +3,7 @@ import http from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
-import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, uploadWhileClosing, type Deferred } from '@lameduck/test-utils';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };

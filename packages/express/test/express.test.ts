@@ -3,7 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import supertest from 'supertest';
 import { createLameduck, type Lameduck } from '@lameduck/core';
 import { graceful, type GracefulMiddleware, type GracefulOptions } from '@lameduck/express';
-import { deferred } from '../../core/test/helpers.js';
+import { deferred } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 

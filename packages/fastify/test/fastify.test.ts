@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createLameduck, type Lameduck, type LameduckState } from '@lameduck/core';
 import graceful, { type GracefulOptions } from '@lameduck/fastify';
-import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const AUTH = { authorization: 'yes' };

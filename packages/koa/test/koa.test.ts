@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import { createLameduck, type Lameduck } from '@lameduck/core';
 import { graceful, type GracefulMiddleware, type GracefulOptions } from '@lameduck/koa';
-import { closeServer, deferred, listen, once, request } from '../../core/test/helpers.js';
+import { closeServer, deferred, listen, once, request } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 
