@@ -50,6 +50,38 @@ describe.each(EXAMPLES)('examples/%s under hostile traffic', (name) => {
     },
   );
 
+  test('200 clients vanish (RST) with requests in flight, then 20 SIGTERMs at once: one drain, exit 0', async () => {
+    const example = startExample(name, LONG);
+    const port = await listening(example);
+    const vanished = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const client = await sendRead(
+          port,
+          'GET /slow?ms=15000 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\r\n',
+        );
+        client.socket.resetAndDestroy();
+        return client.closed;
+      }),
+    );
+    expect(vanished).toEqual(Array(200).fill('destroyed'));
+    const client = await sendRead(port, 'GET /slow?ms=300 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\r\n');
+    // As fast as the parent can send them: well inside the 250 ms repeat window.
+    for (let sent = 0; sent < 20; sent++) example.kill('SIGTERM');
+    expect(await client.closed).toBe('end');
+    expect(summary(client.responses())).toEqual([{ status: 200, body: 'done after 300 ms\n', connection: 'close' }]);
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    expect(example.logs.filter(message('shutdown started: readiness fails now'))).toHaveLength(1);
+    // The vanished requests hold nothing: only the 300 ms request is waited for, nothing is forced.
+    expect(example.logs.filter(message('shutdown complete'))).toEqual([
+      expect.objectContaining({ graceful: true, forced: false, destroyedConnections: 0, stuckRequests: 0 }),
+    ]);
+  });
+});
+
+// Two examples: the drip holds sockets mid-headers, below any framework, so node:http stands for
+// Express and Koa; Fastify adds its own connection handling and 72 s keep-alive timeout. Every
+// framework runs the in-process version in the conformance suite.
+describe.each(['node-http', 'fastify'])('examples/%s under slow drips', (name) => {
   // Issue 8, item 2. Today: a dripping socket is never quiet for idleGrace, so the drain holds until the
   // deadline (20 s); every dripper outlasts its budget and closes the socket itself.
   test.failing(
@@ -80,44 +112,6 @@ describe.each(EXAMPLES)('examples/%s under hostile traffic', (name) => {
       expect(await completed(example)).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
     },
   );
-
-  test('200 clients that send a request and vanish (RST) before SIGTERM: the drain ends at once, exit 0', async () => {
-    const example = startExample(name, LONG);
-    const port = await listening(example);
-    const vanished = await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const client = await sendRead(
-          port,
-          'GET /slow?ms=15000 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\r\n',
-        );
-        client.socket.resetAndDestroy();
-        return client.closed;
-      }),
-    );
-    expect(vanished).toEqual(Array(200).fill('destroyed'));
-    example.kill('SIGTERM');
-    expect(await example.exited).toEqual({ code: 0, signal: null });
-    expect(await completed(example)).toMatchObject({
-      graceful: true,
-      forced: false,
-      destroyedConnections: 0,
-      stuckRequests: 0,
-    });
-  });
-
-  test('20 SIGTERMs sent as fast as possible start one drain; the request in flight completes; exit 0', async () => {
-    const example = startExample(name, LONG);
-    const port = await listening(example);
-    const client = await sendRead(port, 'GET /slow?ms=300 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n\r\n');
-    for (let sent = 0; sent < 20; sent++) example.kill('SIGTERM');
-    expect(await client.closed).toBe('end');
-    expect(summary(client.responses())).toEqual([{ status: 200, body: 'done after 300 ms\n', connection: 'close' }]);
-    expect(await example.exited).toEqual({ code: 0, signal: null });
-    expect(example.logs.filter(message('shutdown started: readiness fails now'))).toHaveLength(1);
-    expect(example.logs.filter(message('shutdown complete'))).toEqual([
-      expect.objectContaining({ graceful: true, forced: false }),
-    ]);
-  });
 });
 
 // One example only: the flood is the heaviest scenario here and exercises the listener and the kernel's
