@@ -8,7 +8,7 @@ const config: Config = {
   roots: ['<rootDir>/packages/consumer/e2e'],
   testMatch: ['**/*.test.ts'],
   // npm installs, then apps that wait out their 5 s readiness delay after SIGTERM: slow, mostly idle.
-  testTimeout: 240_000,
+  testTimeout: 300_000,
   maxConcurrency: 32,
 };
 

@@ -108,9 +108,12 @@ export function appInstalls(): AppInstall[] {
   return installs;
 }
 
+/** TypeScript's current major (its `latest` dist-tag when this was written), the native compiler. */
+const CURRENT_TYPESCRIPT = '7.0.2';
+
 /** TypeScript versions that type-check the snippets: the workspace's own 5.x, and the current major. */
 export function typescriptVersions(): string[] {
-  return [readManifest(WORKSPACE).devDependencies!['typescript']!, '7.0.2'];
+  return [readManifest(WORKSPACE).devDependencies!['typescript']!, CURRENT_TYPESCRIPT];
 }
 
 /**

@@ -68,8 +68,12 @@ export async function npmInstall(dir: string, install: AppInstall, tarballs: Map
     if (!file) throw new Error(`no tarball for ${name}`);
     return file;
   });
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...specs, ...install.dependencies], {
-    cwd: dir,
-    env: npmEnv(),
-  });
+  await run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...specs, ...install.dependencies],
+    {
+      cwd: dir,
+      env: npmEnv(),
+    },
+  );
 }
