@@ -33,13 +33,15 @@ const INSTALLS_AT_ONCE = 4;
 let running = 0;
 const queue: (() => void)[] = [];
 async function slot<T>(job: () => Promise<T>): Promise<T> {
+  // A finished job hands its slot straight to the next in line, so no newcomer can take it in between.
   if (running >= INSTALLS_AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
-  running++;
+  else running++;
   try {
     return await job();
   } finally {
-    running--;
-    queue.shift()?.();
+    const next = queue.shift();
+    if (next) next();
+    else running--;
   }
 }
 
@@ -55,6 +57,23 @@ function installed(install: AppInstall): Promise<string> {
 }
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+describe('the tarballs', () => {
+  test('hold both builds, the README and the CHANGELOG, and a manifest without workspace: ranges', async () => {
+    for (const [name, file] of await tarballs()) {
+      const files = (await run('tar', ['-tzf', file], { cwd: work })).split('\n');
+      for (const expected of ['package.json', 'README.md', 'CHANGELOG.md', 'dist/esm/index.js', 'dist/cjs/index.js']) {
+        expect({ name, has: expected, found: files.includes(`package/${expected}`) }).toEqual({
+          name,
+          has: expected,
+          found: true,
+        });
+      }
+      const manifest = await run('tar', ['-xzOf', file, 'package/package.json'], { cwd: work });
+      expect({ name, workspaceRange: manifest.includes('workspace:') }).toEqual({ name, workspaceRange: false });
+    }
+  });
+});
 
 describe('README snippets type-check against the packed types (strict, skipLibCheck: false)', () => {
   const prepared = new Map<string, Promise<string>>();
