@@ -8,6 +8,15 @@ import type { Framework } from '../variants.js';
 export type CpuVariant =
   'bare' | 'bare-aa' | 'noop' | 'lameduck' | 'terminus' | 'hgs' | 'terminator' | 'close-with-grace';
 
+/** The shutdown peers: set up on an http.Server around bare's handler. */
+export type Peer = Extract<CpuVariant, 'terminus' | 'hgs' | 'terminator' | 'close-with-grace'>;
+/** The variants that need an app of their own. */
+export type AppVariant = Exclude<CpuVariant, Peer>;
+
+const PEERS: readonly CpuVariant[] = ['terminus', 'hgs', 'terminator', 'close-with-grace'];
+
+export const isPeer = (variant: CpuVariant): variant is Peer => PEERS.includes(variant);
+
 /** The variants each framework's server process holds, the reference (`bare`) first. */
 export const CPU_VARIANTS: Record<Framework, readonly CpuVariant[]> = {
   'node:http': ['bare', 'bare-aa', 'lameduck', 'terminus', 'hgs', 'terminator'],

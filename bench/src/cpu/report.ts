@@ -3,7 +3,7 @@ import { fixed, int, percent, range, table, wrap } from '../report/markdown.js';
 import type { Finding, SectionReport } from '../report/section.js';
 import { bootstrapMedian, median, type Estimate } from '../stats.js';
 import { FRAMEWORK_NAMES, LIBRARY_NAMES, type Framework } from '../variants.js';
-import { CPU_VARIANTS, type CpuVariant } from './protocol.js';
+import { CPU_VARIANTS, isPeer, type CpuVariant } from './protocol.js';
 import type { CpuRun, CpuSample } from './run.js';
 
 /** The target: lameduck's CPU per request over its reference's is at most this. */
@@ -140,7 +140,7 @@ function findings(framework: Framework, samples: readonly CpuSample[]): Finding[
         `${percent(own.median - TARGET)} of the reference's CPU.`,
     });
   }
-  for (const peer of CPU_VARIANTS[framework].filter((v) => !['bare', 'bare-aa', 'noop', 'lameduck'].includes(v))) {
+  for (const peer of CPU_VARIANTS[framework].filter(isPeer)) {
     const versus = cpuRatio(samples, 'lameduck', peer);
     if (versus.median <= 1) continue;
     found.push({

@@ -1,6 +1,7 @@
 /**
- * Each framework's variants of the hello world, built on their own (never listening) http.Server, which
- * the process's one listening server hands each request to; lameduck is attached to the listening one.
+ * Each framework's own apps of the hello world (bare, its A/A twin, a no-op middleware, lameduck), each on its
+ * own never-listening http.Server that the process's listening server hands requests to; lameduck is
+ * attached to the listening one.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createLameduck } from '@lameduck/core';
@@ -12,23 +13,18 @@ import Fastify from 'fastify';
 import Koa, { type Context, type Next } from 'koa';
 import { HELLO } from '../../servers/common.js';
 import type { Framework } from '../../variants.js';
-import type { CpuVariant } from '../protocol.js';
-import { applyPeer, isPeer } from './peers.js';
+import type { AppVariant } from '../protocol.js';
 
 /** Builds `variant`; `listening` is the server that accepts the connections, for lameduck to attach. */
-export type Builder = (variant: CpuVariant, listening: Server) => Promise<Server>;
+export type Builder = (variant: AppVariant, listening: Server) => Promise<Server>;
 
 function nodeHello(_req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('content-type', 'text/plain; charset=utf-8');
   res.end(HELLO);
 }
 
-async function buildNode(variant: CpuVariant, listening: Server): Promise<Server> {
-  if (variant !== 'lameduck') {
-    const server = http.createServer(nodeHello);
-    if (isPeer(variant)) applyPeer(variant, server, async () => server.close());
-    return server;
-  }
+async function buildNode(variant: AppVariant, listening: Server): Promise<Server> {
+  if (variant !== 'lameduck') return http.createServer(nodeHello);
   const lameduck = createLameduck({ readinessDelay: 0 });
   lameduck.attach(listening);
   lameduck.handleSignals();
@@ -38,7 +34,7 @@ async function buildNode(variant: CpuVariant, listening: Server): Promise<Server
   });
 }
 
-async function buildExpress(variant: CpuVariant, listening: Server): Promise<Server> {
+async function buildExpress(variant: AppVariant, listening: Server): Promise<Server> {
   const app = express();
   if (variant === 'noop') app.use((_req: Request, _res: Response, next: NextFunction) => next());
   if (variant === 'lameduck') {
@@ -49,12 +45,10 @@ async function buildExpress(variant: CpuVariant, listening: Server): Promise<Ser
   app.get('/', (_req, res) => {
     res.send(HELLO);
   });
-  const server = http.createServer(app);
-  if (isPeer(variant)) applyPeer(variant, server, async () => server.close());
-  return server;
+  return http.createServer(app);
 }
 
-async function buildKoa(variant: CpuVariant, listening: Server): Promise<Server> {
+async function buildKoa(variant: AppVariant, listening: Server): Promise<Server> {
   const app = new Koa();
   if (variant === 'noop') app.use((_ctx: Context, next: Next) => next());
   if (variant === 'lameduck') {
@@ -65,12 +59,10 @@ async function buildKoa(variant: CpuVariant, listening: Server): Promise<Server>
   app.use((ctx) => {
     ctx.body = HELLO;
   });
-  const server = http.createServer(app.callback());
-  if (isPeer(variant)) applyPeer(variant, server, async () => server.close());
-  return server;
+  return http.createServer(app.callback());
 }
 
-async function buildFastify(variant: CpuVariant, listening: Server): Promise<Server> {
+async function buildFastify(variant: AppVariant, listening: Server): Promise<Server> {
   // serverFactory: Fastify's handler on a server of our own, which the listening server hands requests to.
   const app = Fastify({ serverFactory: (handler) => http.createServer(handler) });
   if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
@@ -79,7 +71,6 @@ async function buildFastify(variant: CpuVariant, listening: Server): Promise<Ser
     app.lameduck.attach(listening);
   }
   app.get('/', async () => HELLO);
-  if (isPeer(variant)) applyPeer(variant, app.server, () => app.close());
   await app.ready();
   return app.server;
 }

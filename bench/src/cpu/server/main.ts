@@ -6,8 +6,9 @@ import { activate } from './channels.js';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Framework } from '../../variants.js';
-import { CPU_VARIANTS, type CpuVariant, type MeasureMessage, type ServerMessage } from '../protocol.js';
+import { CPU_VARIANTS, isPeer, type CpuVariant, type MeasureMessage, type ServerMessage } from '../protocol.js';
 import { BUILDERS } from './apps.js';
+import { peerServer } from './peers.js';
 
 function send(message: ServerMessage): void {
   process.send!(message);
@@ -49,7 +50,9 @@ const listening = http.createServer(dispatch);
 const servers = new Map<CpuVariant, Server>();
 for (const name of CPU_VARIANTS[framework]) {
   activate(name);
-  servers.set(name, await BUILDERS[framework](name, listening));
+  // Every app of a framework is one more object shape its shared code sees: only the apps that differ get one.
+  const bare = servers.get('bare')?.listeners('request')[0] as http.RequestListener | undefined;
+  servers.set(name, isPeer(name) ? peerServer(name, bare!) : await BUILDERS[framework](name, listening));
 }
 
 function measure(message: MeasureMessage): void {

@@ -1,19 +1,22 @@
-/** The shutdown peers, each set up on a variant's own http.Server as its README shows (10 s timeouts). */
-import type { Server } from 'node:http';
+/**
+ * The shutdown peers, each set up as its README shows (10 s timeouts) on its own http.Server around the bare
+ * app's request handler: they touch only the server, so they need no app of their own.
+ */
+import http, { type RequestListener, type Server } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
 import closeWithGrace from 'close-with-grace';
 import gracefulShutdown from 'http-graceful-shutdown';
 import { createHttpTerminator } from 'http-terminator';
-import type { CpuVariant } from '../protocol.js';
+import type { Peer } from '../protocol.js';
 
-export type Peer = Extract<CpuVariant, 'terminus' | 'hgs' | 'terminator' | 'close-with-grace'>;
+/** A new server around `handler`, with `peer` set up on it. */
+export function peerServer(peer: Peer, handler: RequestListener): Server {
+  const server = http.createServer(handler);
+  applyPeer(peer, server);
+  return server;
+}
 
-const PEERS: readonly CpuVariant[] = ['terminus', 'hgs', 'terminator', 'close-with-grace'];
-
-export const isPeer = (variant: CpuVariant): variant is Peer => PEERS.includes(variant);
-
-/** Sets `peer` up on `server`; `close` is the application's own close, for close-with-grace. */
-export function applyPeer(peer: Peer, server: Server, close: () => Promise<unknown>): void {
+function applyPeer(peer: Peer, server: Server): void {
   switch (peer) {
     case 'terminus':
       createTerminus(server, {
@@ -36,7 +39,7 @@ export function applyPeer(peer: Peer, server: Server, close: () => Promise<unkno
     }
     case 'close-with-grace':
       closeWithGrace({ delay: 10_000 }, async () => {
-        await close();
+        await new Promise((resolve) => server.close(resolve));
       });
       return;
   }
