@@ -159,14 +159,18 @@ function method(run: CpuRun): string {
   return wrap(
     'Server CPU time per request, read by the server process itself: `process.cpuUsage()` (user + system, ' +
       'every thread of the process) at the start and the end of a window of a fixed number of requests, ' +
-      'counted by the server. Each framework runs in ' +
-      `${settings.processes} fresh server process(es) compiled to JavaScript (\`bench/dist\`, importing the ` +
-      "packages' built `dist`; no `tsx`). One process holds every variant of its framework, each built as its " +
-      "README shows on its own `http.Server` (Fastify: through `serverFactory`); the process's one listening " +
-      "server hands each request to the current variant (`emit('request')`, the same call for all). lameduck " +
-      'is attached to that listening server, as `attach(server)` does in an application; its ' +
-      '`diagnostics_channel` subscription, process-wide, is live only while lameduck serves (the server checks ' +
-      "that no variant leaves work behind on Node's HTTP channels or request listeners). " +
+      `counted by the server. Each framework runs in ${settings.processes} fresh server process(es) compiled to ` +
+      "JavaScript (`bench/dist`, importing the packages' built `dist`; no `tsx`). One process holds every " +
+      'variant of its framework. Bare, its A/A twin, bare with a no-op middleware and lameduck are each an app ' +
+      'of their own, built as its README shows, on its own `http.Server` (Fastify: through `serverFactory`); ' +
+      "the peers touch only the server, so each is set up on its own `http.Server` around bare's app. The " +
+      "process's one listening server hands each request to the current variant's server " +
+      "(`emit('request')`, the same call for all). lameduck is attached to that listening server, as " +
+      '`attach(server)` does in an application; its `diagnostics_channel` subscription, process-wide, is live ' +
+      "only while lameduck serves, and the server checks that no variant leaves work behind on Node's HTTP " +
+      'channels or on the listening server. Four apps of one framework in a process make its shared code see ' +
+      'up to four object shapes (Express, Koa and Fastify give each app its own request prototypes), so absolute ' +
+      'microseconds sit somewhat above those of a process with one app; every ratio compares like with like. ' +
       `wrk (one thread, ${settings.connections} keep-alive connections, \`GET /\` on 127.0.0.1) runs for the ` +
       'whole life of the process; the driver switches the variant over IPC, the server lets the first tenth of ' +
       `a window's worth of requests pass, then measures about ${settings.windowSeconds} s of requests. ` +
@@ -177,10 +181,10 @@ function method(run: CpuRun): string {
       "each, in a new random order. A ratio is the median, over all rounds of all processes, of a variant's CPU " +
       "per request over bare's in the same round and process, with its 95% bootstrap interval (2,000 resamples " +
       'of the rounds). Bare has two separate slots: the second against the first is the A/A control, what the ' +
-      "run can resolve. req/s is the server's own count over its own clock, with the server on one core and " +
-      'saturated, so it mirrors CPU per request. The peers that add only process listeners (close-with-grace) ' +
-      "cost nothing per request and run on Fastify only; connection listeners on the variants' own servers see " +
-      'no connections here, which with keep-alive costs nothing per request either.',
+      "run can resolve. req/s is the server's own count over its own clock; with the server saturating its " +
+      'core it mirrors CPU per request. close-with-grace adds only process listeners and runs on Fastify only; ' +
+      "the peers' connection listeners, on their own servers, see no connections here, which with keep-alive " +
+      'connections costs nothing per request anyway.',
   );
 }
 
