@@ -1,0 +1,184 @@
+/** Who polls readiness and how often, and how long the lame-duck phase must last for all of them to see it. */
+
+/** What lameduck knows of one prober (a source address, plus its User-Agent when it sends one). */
+export interface Prober {
+  /** `address` or `address user-agent`. */
+  id: string;
+  /** Probes seen. */
+  probes: number;
+  /** When it last probed (ms on the manager's clock). */
+  last: number;
+  /** Its interval: the median of its last intervals; `undefined` after a single probe. */
+  interval: number | undefined;
+  /** Readiness failures (503) it was answered since shutdown started. */
+  failures: number;
+}
+
+/** The probers lameduck remembers, fed by every readiness probe. */
+export interface ProberBook {
+  /** Records a probe from `id` at `at`; `failed`: it was answered 503 because shutdown had started. */
+  record(id: string, at: number, failed: boolean): void;
+  /** The prober `id`, if known. */
+  get(id: string): Prober | undefined;
+  /** The probers active at `at`: each probed within two of its intervals (see `ASSUMED_INTERVAL`). */
+  active(at: number): Prober[];
+  /**
+   * When prober `id` stops holding a lame-duck phase that needs `failures` 503s: one interval after
+   * its last 503 once it has had them, else two intervals after its last probe (it has gone).
+   * `undefined` when unknown (forgotten).
+   */
+  release(id: string, failures: number): number | undefined;
+}
+
+/**
+ * The interval assumed for a prober seen only once: Kubernetes' default `periodSeconds`, the slowest
+ * common default (HAProxy checks every 2 s, nginx Plus every 5 s, cloud balancers every 5-30 s).
+ */
+export const ASSUMED_INTERVAL = 10_000;
+/** Intervals kept per prober; the median of them is its interval. */
+const KEPT_INTERVALS = 8;
+/** Probers remembered: the readiness route can be public, so a flood of sources must not grow memory. */
+const MAX_PROBERS = 64;
+
+interface Entry {
+  id: string;
+  probes: number;
+  last: number;
+  intervals: number[];
+  failures: number;
+  lastFailure: number;
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function intervalOf(entry: Entry): number | undefined {
+  return median(entry.intervals);
+}
+
+/** How long after its last probe a prober still counts as active (and, while waiting, as not gone). */
+function patience(entry: Entry): number {
+  const interval = intervalOf(entry);
+  return interval === undefined ? ASSUMED_INTERVAL : 2 * interval;
+}
+
+function view(entry: Entry): Prober {
+  const { id, probes, last, failures } = entry;
+  return { id, probes, last, failures, interval: intervalOf(entry) };
+}
+
+/** Creates an empty book. Pure: every time comes from the caller. */
+export function createProberBook(): ProberBook {
+  const entries = new Map<string, Entry>();
+  return {
+    record(id: string, at: number, failed: boolean): void {
+      let entry = entries.get(id);
+      if (entry === undefined) {
+        if (entries.size >= MAX_PROBERS) evictOldest(entries);
+        entry = { id, probes: 0, last: at, intervals: [], failures: 0, lastFailure: -Infinity };
+        entries.set(id, entry);
+      } else {
+        entry.intervals.push(Math.max(0, at - entry.last));
+        if (entry.intervals.length > KEPT_INTERVALS) entry.intervals.shift();
+      }
+      entry.probes++;
+      entry.last = at;
+      if (failed) {
+        entry.failures++;
+        entry.lastFailure = at;
+      }
+    },
+    get(id: string): Prober | undefined {
+      const entry = entries.get(id);
+      return entry === undefined ? undefined : view(entry);
+    },
+    active(at: number): Prober[] {
+      return [...entries.values()].filter((entry) => at - entry.last <= patience(entry)).map(view);
+    },
+    release(id: string, failures: number): number | undefined {
+      const entry = entries.get(id);
+      if (entry === undefined) return undefined;
+      if (entry.failures >= failures) return entry.lastFailure + (intervalOf(entry) ?? 0);
+      return entry.last + patience(entry);
+    },
+  };
+}
+
+function evictOldest(entries: Map<string, Entry>): void {
+  let oldest: Entry | undefined;
+  for (const entry of entries.values()) if (oldest === undefined || entry.last < oldest.last) oldest = entry;
+  if (oldest !== undefined) entries.delete(oldest.id);
+}
+
+/** Why the lame-duck phase lasts what it does; the start line logs it. */
+export type LameDuckMode = 'fixed' | 'no probers' | 'probers' | 'platform minimum';
+
+/** What decides the lame-duck phase of one shutdown. */
+export interface LameDuckPlanOptions {
+  /** When shutdown started. */
+  start: number;
+  /** `readinessDelay`: a fixed number of ms, or `'auto'`. */
+  delay: number | 'auto';
+  /** `readinessFailures`: 503s every active prober must have been answered. */
+  failures: number;
+  /** The platform's minimum (ms), with `'auto'`. */
+  minimum: number;
+  /** The longest the phase may last (ms): `timeout - cleanupReserve` less a minimum drain window. */
+  cap: number;
+}
+
+/** The phase's plan, and the question the shutdown sequence asks it as time passes and probes arrive. */
+export interface LameDuckPlan {
+  mode: LameDuckMode;
+  /** The probers the phase waits for (active just before the signal), as they were then. */
+  probers: Prober[];
+  /** The shortest the phase lasts (ms): the fixed delay, or the platform minimum. */
+  minimum: number;
+  cap: number;
+  /** At `at`: is the phase over, and if not, when could it be without another probe? */
+  check(at: number): { done: true } | { done: false; next: number };
+}
+
+/**
+ * Plans the lame-duck phase. With a number, it lasts exactly that long. With `'auto'`, it lasts
+ * until every prober active at `start` has been answered `failures` 503s plus one of its intervals
+ * (time to act on the last one), or has stopped probing for two intervals; at least `minimum`, at
+ * most `cap`. No active prober and no minimum: it is skipped.
+ */
+export function planLameDuck(book: ProberBook, options: LameDuckPlanOptions): LameDuckPlan {
+  const { start, cap } = options;
+  if (options.delay !== 'auto') {
+    const end = start + options.delay;
+    return {
+      mode: 'fixed',
+      probers: [],
+      minimum: options.delay,
+      cap: options.delay,
+      check: (at) => (at >= end ? { done: true } : { done: false, next: end }),
+    };
+  }
+  const minimum = Math.min(options.minimum, cap);
+  const probers = book.active(start);
+  const mode: LameDuckMode = probers.length > 0 ? 'probers' : minimum > 0 ? 'platform minimum' : 'no probers';
+  return {
+    mode,
+    probers,
+    minimum,
+    cap,
+    check(at) {
+      const end = start + cap;
+      if (at >= end) return { done: true };
+      let next = Infinity;
+      if (at < start + minimum) next = start + minimum;
+      for (const prober of probers) {
+        // Forgotten (a flood of other sources pushed it out): it cannot hold the phase open.
+        const release = book.release(prober.id, options.failures);
+        if (release !== undefined && at < release) next = Math.min(next, release);
+      }
+      return next === Infinity ? { done: true } : { done: false, next: Math.min(next, end) };
+    },
+  };
+}
