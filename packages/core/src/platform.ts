@@ -1,5 +1,4 @@
-/** Where the process runs, as far as it can see (environment, pid, files): minimums and startup warnings. */
-import { existsSync } from 'node:fs';
+/** Where the process runs, as far as it can see (environment, pid, entry file): minimums and startup warnings. */
 import { basename } from 'node:path';
 
 /** The facts lameduck reads once; every one is visible to the process itself, no network involved. */
@@ -10,8 +9,6 @@ export interface PlatformFacts {
   pm2: { killTimeout: number | undefined } | undefined;
   /** This process is PID 1 (a container's entry point, with no init in front). */
   pid1: boolean;
-  /** In a Docker container (`/.dockerenv` exists). */
-  docker: boolean;
   /** Started by a package manager's script runner (`npm`, `pnpm`, `yarn`) that runs this very file. */
   scriptRunner: string | undefined;
 }
@@ -28,15 +25,14 @@ export const KUBERNETES_MINIMUM = 5_000;
 export const PM2_KILL_TIMEOUT = 1_600;
 /** Kubernetes' default `terminationGracePeriodSeconds`. */
 export const KUBERNETES_GRACE = 30_000;
-/** `docker stop`'s (and Compose's `stop_grace_period`) default wait before SIGKILL. */
-export const DOCKER_GRACE = 10_000;
 
 function wholeNumber(text: string | undefined): number | undefined {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /**
- * Reads the facts. `env`, `pid`, `argv` and `exists` are parameters so tests can state them.
+ * Reads the facts. `env`, `pid` and `argv` are parameters so tests can state them. Containers are not
+ * told apart (Docker, ECS and Compose each have their own stop timeout, which the process cannot see).
  * A script runner counts only when its script names this process's entry file: the variables are
  * inherited by every descendant (a test runner's children), which were not started by the script.
  */
@@ -44,7 +40,6 @@ export function detectPlatform(
   env: NodeJS.ProcessEnv = process.env,
   pid: number = process.pid,
   argv: readonly string[] = process.argv,
-  exists: (path: string) => boolean = existsSync,
 ): PlatformFacts {
   const pm2 = env.pm_id !== undefined || env.PM2_HOME !== undefined;
   const entry = argv[1] === undefined ? undefined : basename(argv[1]);
@@ -58,7 +53,6 @@ export function detectPlatform(
     kubernetes: env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_HOST !== '',
     pm2: pm2 ? { killTimeout: wholeNumber(env.kill_timeout) } : undefined,
     pid1: pid === 1,
-    docker: exists('/.dockerenv'),
     scriptRunner,
   };
 }
@@ -103,11 +97,6 @@ export function platformWarnings(facts: PlatformFacts, timeout: number): Platfor
     warnings.push({
       fields: { platform: 'kubernetes', timeout, defaultGrace: KUBERNETES_GRACE },
       message: `timeout (${timeout} ms) is longer than Kubernetes' default grace period (${KUBERNETES_GRACE} ms): set terminationGracePeriodSeconds above it`,
-    });
-  } else if (!facts.kubernetes && facts.docker && timeout > DOCKER_GRACE) {
-    warnings.push({
-      fields: { platform: 'docker', timeout, defaultGrace: DOCKER_GRACE },
-      message: `timeout (${timeout} ms) is longer than docker stop's default wait (${DOCKER_GRACE} ms): use --time (Compose: stop_grace_period) above it`,
     });
   } else if (!facts.kubernetes && timeout > KUBERNETES_GRACE) {
     warnings.push({
