@@ -28,7 +28,7 @@ function list(parts: (string | undefined)[]): string {
 
 /** What the lame-duck phase of a starting shutdown will do, or undefined when there is none. */
 function lameDuckPhrase(fields: Fields): string | undefined {
-  const probers = typeof fields.probers === 'number' ? fields.probers : 0;
+  const probers = Array.isArray(fields.probers) ? fields.probers.length : 0;
   const upTo = typeof fields.lameDuckMax === 'number' ? ` (up to ${humanDuration(fields.lameDuckMax)})` : '';
   switch (fields.lameDuckMode) {
     case 'probers':

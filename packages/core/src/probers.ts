@@ -1,4 +1,5 @@
 /** Who polls readiness and how often, and how long the lame-duck phase must last for all of them to see it. */
+import type { AnyRequest } from './types.js';
 
 /** What lameduck knows of one prober (a source address, plus its User-Agent when it sends one). */
 export interface Prober {
@@ -113,6 +114,19 @@ function evictOldest(entries: Map<string, Entry>): void {
   if (oldest !== undefined) entries.delete(oldest.id);
 }
 
+/**
+ * The drain window an `"auto"` lame-duck phase always leaves: a quarter of `timeout - cleanupReserve`,
+ * at most 5 s, so requests in flight and those that arrived during the phase get time to finish.
+ */
+export function minimumDrain(timeout: number, cleanupReserve: number): number {
+  return Math.min(5_000, Math.floor((timeout - cleanupReserve) / 4));
+}
+
+/** The longest an `"auto"` lame-duck phase may last: `timeout - cleanupReserve - minimumDrain`. */
+export function lameDuckCap(timeout: number, cleanupReserve: number): number {
+  return Math.max(0, timeout - cleanupReserve - minimumDrain(timeout, cleanupReserve));
+}
+
 /** Why the lame-duck phase lasts what it does; the start line logs it. */
 export type LameDuckMode = 'fixed' | 'no probers' | 'probers' | 'platform minimum';
 
@@ -179,6 +193,67 @@ export function planLameDuck(book: ProberBook, options: LameDuckPlanOptions): La
         if (release !== undefined && at < release) next = Math.min(next, release);
       }
       return next === Infinity ? { done: true } : { done: false, next: Math.min(next, end) };
+    },
+  };
+}
+
+/**
+ * Resolves once `plan` says the lame-duck phase is over: checked now, at the time it names, and after
+ * every probe (`onProbe` subscribes; it returns an unsubscriber). Its timer is unref'd.
+ */
+export function waitForPlan(
+  plan: LameDuckPlan,
+  now: () => number,
+  onProbe: (listener: () => void) => () => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let unsubscribe = (): void => {};
+    const check = (): void => {
+      clearTimeout(timer);
+      const verdict = plan.check(now());
+      if (verdict.done) {
+        unsubscribe();
+        resolve();
+        return;
+      }
+      timer = setTimeout(check, Math.max(1, Math.ceil(verdict.next - now()))).unref();
+    };
+    unsubscribe = onProbe(check);
+    check();
+  });
+}
+
+/**
+ * A prober's identity: its address, and its User-Agent when it sends one (kubelet: `kube-probe/1.30`).
+ * Not the port: HAProxy and the kubelet open a new connection for every probe.
+ */
+export function proberId(address: string | undefined, userAgent: string | undefined): string {
+  const source = address ?? 'unknown';
+  return userAgent === undefined || userAgent === '' ? source : `${source} ${userAgent.slice(0, 100)}`;
+}
+
+/** A manager's probers: the book, fed by readiness requests, and a way to hear of each probe. */
+export interface Probers {
+  readonly book: ProberBook;
+  /** Records a readiness request; `failed`: it is answered 503 because shutdown has started. */
+  record(req: AnyRequest, failed: boolean): void;
+  /** Calls `listener` after every recorded probe; returns an unsubscriber. */
+  onProbe(listener: () => void): () => void;
+}
+
+export function createProbers(now: () => number): Probers {
+  const book = createProberBook();
+  const listeners = new Set<() => void>();
+  return {
+    book,
+    record(req, failed) {
+      book.record(proberId(req.socket?.remoteAddress, req.headers['user-agent']), now(), failed);
+      for (const listener of listeners) listener();
+    },
+    onProbe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

@@ -12,7 +12,7 @@ describe('human lines', () => {
     expect(
       humanLine(
         'info',
-        { ...start, inflight: 0, lameDuckMode: 'probers', probers: 2, lameDuckMax: 15_000 },
+        { ...start, inflight: 0, lameDuckMode: 'probers', probers: [{ id: 'a' }, { id: 'b' }], lameDuckMax: 15_000 },
         MESSAGES.started,
       ),
     ).toBe(
