@@ -38,6 +38,8 @@ export interface ProberBook {
 export const ASSUMED_INTERVAL = 10_000;
 /** Intervals kept per prober; the median of them is its interval. */
 const KEPT_INTERVALS = 8;
+/** 503s remembered per prober: `readinessFailures` is at most 100. */
+const MAX_FAILURES = 100;
 /** Probers remembered: the readiness route can be public, so a flood of sources must not grow memory. */
 const MAX_PROBERS = 64;
 
@@ -46,8 +48,8 @@ interface Entry {
   probes: number;
   last: number;
   intervals: number[];
-  failures: number;
-  lastFailure: number;
+  /** When each 503 since shutdown started was answered, up to `MAX_FAILURES` of them. */
+  failedAt: number[];
 }
 
 function median(values: readonly number[]): number | undefined {
@@ -67,8 +69,8 @@ function patience(entry: Entry): number {
 }
 
 function view(entry: Entry): Prober {
-  const { id, probes, last, failures } = entry;
-  return { id, probes, last, failures, interval: intervalOf(entry) };
+  const { id, probes, last } = entry;
+  return { id, probes, last, failures: entry.failedAt.length, interval: intervalOf(entry) };
 }
 
 /** Creates an empty book. Pure: every time comes from the caller. */
@@ -79,7 +81,7 @@ export function createProberBook(): ProberBook {
       let entry = entries.get(id);
       if (entry === undefined) {
         if (entries.size >= MAX_PROBERS) evictOldest(entries);
-        entry = { id, probes: 0, last: at, intervals: [], failures: 0, lastFailure: -Infinity };
+        entry = { id, probes: 0, last: at, intervals: [], failedAt: [] };
         entries.set(id, entry);
       } else {
         entry.intervals.push(Math.max(0, at - entry.last));
@@ -87,10 +89,7 @@ export function createProberBook(): ProberBook {
       }
       entry.probes++;
       entry.last = at;
-      if (failed) {
-        entry.failures++;
-        entry.lastFailure = at;
-      }
+      if (failed && entry.failedAt.length < MAX_FAILURES) entry.failedAt.push(at);
     },
     get(id: string): Prober | undefined {
       const entry = entries.get(id);
@@ -102,7 +101,10 @@ export function createProberBook(): ProberBook {
     release(id: string, failures: number): number | undefined {
       const entry = entries.get(id);
       if (entry === undefined) return undefined;
-      if (entry.failures >= failures) return entry.lastFailure + (intervalOf(entry) ?? 0);
+      // From the `failures`-th 503, not the latest: a prober keeps probing after it has acted (HAProxy
+      // checks a down server too), and each later 503 must not push the end of the phase further.
+      const enough = entry.failedAt[failures - 1];
+      if (enough !== undefined) return enough + (intervalOf(entry) ?? 0);
       return entry.last + patience(entry);
     },
   };

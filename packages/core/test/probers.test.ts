@@ -87,6 +87,15 @@ describe('the lame-duck plan', () => {
     expect(probers.check(1_800)).toEqual({ done: true });
   });
 
+  test('a prober that keeps probing after its third 503 does not push the end further', () => {
+    const book = createProberBook();
+    probe(book, 'haproxy', 2_000, 0, 10_000);
+    const phase = plan(book, 10_500);
+    probe(book, 'haproxy', 2_000, 12_000, 20_000, 12_000); // 503s at 12, 14, 16, 18 and 20 s
+    expect(phase.check(17_999)).toEqual({ done: false, next: 18_000 });
+    expect(phase.check(18_000)).toEqual({ done: true });
+  });
+
   test('waits for every active prober; one that stops probing is released two intervals after its last probe', () => {
     const book = createProberBook();
     probe(book, 'fast', 500, 0, 10_000);

@@ -15,6 +15,8 @@ export interface RolloutResult {
   lameDuck: number[];
   /** Why each restarted instance's lame-duck phase lasted what it did, from its start line (lameduck only). */
   modes: string[];
+  /** The probers each restarted instance waited for (address and interval in ms), from its start line. */
+  probers: unknown[];
   /** HAProxy's termination states of the requests it did not answer 200 (`SC--`: connection refused…). */
   haproxy: Record<string, number>;
   /** Seconds the whole run took. */
@@ -51,6 +53,7 @@ export async function rollingRestart(target: Target, check: CheckSettings, insta
   const exits: (number | string)[] = [];
   const lameDuck: number[] = [];
   const modes: string[] = [];
+  const probers: unknown[] = [];
   let load: LoadReport | undefined;
   try {
     for (let slot = 1; slot <= instances; slot++) {
@@ -76,8 +79,10 @@ export async function rollingRestart(target: Target, check: CheckSettings, insta
       const durations = complete?.durations as { lameDuck?: number } | undefined;
       if (durations?.lameDuck !== undefined) lameDuck.push(durations.lameDuck);
       const start = old.logs.find((line) => typeof line.msg === 'string' && line.msg.startsWith('shutdown started'));
-      if (start !== undefined)
-        modes.push(String(start.lameDuckMode ?? (start.readinessDelay === undefined ? '' : 'fixed')));
+      if (start !== undefined) {
+        modes.push(String(start.lameDuckMode));
+        probers.push(start.probers);
+      }
       // Until HAProxy marks it down it may send it requests (refused once it has exited): they count.
       await haproxy.waitFor(slot, (status) => status === 'DOWN' || status.startsWith('DOWN'));
       await haproxy.disable(slot);
@@ -98,6 +103,7 @@ export async function rollingRestart(target: Target, check: CheckSettings, insta
     exits,
     lameDuck,
     modes,
+    probers,
     haproxy: terminationStates(haproxy.requestLog),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
