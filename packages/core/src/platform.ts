@@ -90,7 +90,7 @@ export function platformWarnings(facts: PlatformFacts, timeout: number): Platfor
   if (facts.scriptRunner !== undefined) {
     warnings.push({
       fields: { platform: facts.scriptRunner },
-      message: `started by ${facts.scriptRunner}, which does not forward SIGTERM to this process (and reports a signal's exit as an error): run node directly in production`,
+      message: `started by ${facts.scriptRunner}, which does not forward SIGTERM to this process and on Ctrl+C exits 130 whatever it exits with: run node directly in production`,
     });
   }
   if (facts.kubernetes && timeout > KUBERNETES_GRACE) {

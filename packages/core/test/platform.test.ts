@@ -46,7 +46,11 @@ describe('platform facts', () => {
       npm_execpath: '/usr/lib/node_modules/pnpm/bin/pnpm.cjs',
     };
     expect(facts(pnpm).scriptRunner).toBe('pnpm');
-    expect(messages(pnpm)).toEqual([expect.stringMatching(/^started by pnpm, which does not forward SIGTERM/)]);
+    expect(messages(pnpm)).toEqual([
+      expect.stringMatching(
+        /^started by pnpm, which does not forward SIGTERM to this process and on Ctrl\+C exits 130/,
+      ),
+    ]);
     expect(facts({ ...pnpm, npm_execpath: '/usr/lib/node_modules/npm/bin/npm-cli.js' }).scriptRunner).toBe('npm');
     expect(facts({ ...pnpm, npm_lifecycle_script: 'jest' }).scriptRunner).toBeUndefined();
   });
