@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Balancer } from './balancer.js';
 
 /** How HAProxy checks its servers: `option httpchk GET <path>` with these `default-server` settings. */
 export interface CheckSettings {
@@ -170,5 +171,53 @@ export async function startHaproxy(check: CheckSettings, checkPath: string, slot
       await exited;
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Tallies the termination state of every non-200 line of HAProxy's log (`option httplog` format). */
+function terminationStates(lines: readonly string[]): Record<string, number> {
+  const states: Record<string, number> = {};
+  for (const line of lines) {
+    // … <status> <bytes> <req cookie> <res cookie> <termination state> <conns> <queues> "<request>"
+    const match = / (\d{3}) \d+ \S+ \S+ (\S{4}) \d+\/\d+\/\d+\/\d+\/\d+ \d+\/\d+ "/.exec(line);
+    if (match === null || match[1] === '200') continue;
+    const key = `${match[1]} ${match[2]}`;
+    states[key] = (states[key] ?? 0) + 1;
+  }
+  return states;
+}
+
+/**
+ * HAProxy as a rolling restart's balancer: a new instance goes into a free slot and is waited for
+ * until UP; an old one, once exited, stays in until HAProxy's checks mark it DOWN (requests it still
+ * gets are refused and count), then its slot is freed.
+ */
+export async function haproxyBalancer(check: CheckSettings, checkPath: string, instances: number): Promise<Balancer> {
+  // One spare slot: a replacement goes there before the instance it replaces leaves.
+  const haproxy = await startHaproxy(check, checkPath, instances + 1);
+  const slots = new Map<number, number>(); // port → slot
+  const free = new Set(Array.from({ length: instances + 1 }, (_, index) => index + 1));
+  return {
+    name: `haproxy ${check.name}`,
+    port: haproxy.port,
+    // Long enough for a few checks of every instance, as in any deployment that is not brand new.
+    warmUp: 3 * check.inter,
+    async add(port) {
+      const slot = Math.min(...free);
+      free.delete(slot);
+      slots.set(port, slot);
+      await haproxy.enable(slot, port);
+      await haproxy.waitFor(slot, (status) => status === 'UP');
+    },
+    async beforeStop() {},
+    async afterStop(port) {
+      const slot = slots.get(port)!;
+      await haproxy.waitFor(slot, (status) => status.startsWith('DOWN'));
+      await haproxy.disable(slot);
+      slots.delete(port);
+      free.add(slot);
+    },
+    failures: () => terminationStates(haproxy.requestLog),
+    stop: () => haproxy.stop(),
   };
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 export interface LoadReport {
   sent: number;
   ok: number;
-  /** Failed requests by cause: an HTTP status (`503`) or a socket error code (`ECONNRESET`). */
+  /** Failed requests by cause: an HTTP status (`503`) or a socket error code (`ECONNRESET`, `… on a reused connection`). */
   failures: Record<string, number>;
   failed: number;
 }
@@ -43,7 +43,10 @@ export function startLoad(port: number, { clients = 4, pause = 5, limit = 100_00
         });
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
-        fail(error.code ?? error.message);
+        // A kept-alive connection the balancer closed as this request went out: the race browsers
+        // retry on their own (idempotent requests, RFC 9112 §9.3.1); told apart from other failures.
+        const cause = error.code ?? error.message;
+        fail(req.reusedSocket && cause === 'ECONNRESET' ? 'ECONNRESET on a reused connection' : cause);
         resolve();
       });
     });

@@ -2,8 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { CHECKS, haproxyVersion, type CheckSettings } from './haproxy.js';
+import type { Balancer } from './balancer.js';
+import { CHECKS, haproxyBalancer, haproxyVersion } from './haproxy.js';
 import { exampleTarget, textbookTarget, type Target } from './instance.js';
+import { nginxBalancer, nginxVersion } from './nginx.js';
 import { rollingRestart, type RolloutResult } from './rollout.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -41,14 +43,23 @@ function row(result: RolloutResult): string {
   const { load } = result;
   const lameDuck = result.lameDuck.length === 0 ? '–' : result.lameDuck.map((ms) => (ms / 1000).toFixed(1)).join(' / ');
   const modes = [...new Set(result.modes)].join(', ') || '–';
-  return `| ${result.target} | ${load.failed} of ${load.sent} | ${causes(load.failures)} | ${causes(result.haproxy)} | ${result.exits.join(', ')} | ${lameDuck} | ${modes} | ${result.seconds} |`;
+  return `| ${result.target} | ${load.failed} of ${load.sent} | ${causes(load.failures)} | ${causes(result.balancerFailures)} | ${result.exits.join(', ')} | ${lameDuck} | ${modes} | ${result.seconds} |`;
 }
 
-function section(check: CheckSettings, results: RolloutResult[]): string {
+/** The balancers of the matrix: HAProxy with each check setting, and nginx. */
+const BALANCERS: { title: string; create: (target: Target) => Promise<Balancer> }[] = [
+  ...CHECKS.map((check) => ({
+    title: `HAProxy, \`inter ${check.inter}ms fall ${check.fall} rise ${check.rise}\` (${check.name} checks)`,
+    create: (target: Target) => haproxyBalancer(check, target.checkPath, 3),
+  })),
+  { title: 'nginx: out of the upstream and reloaded, then SIGTERM', create: () => nginxBalancer(3) },
+];
+
+function section(title: string, results: RolloutResult[]): string {
   return [
-    `#### \`inter ${check.inter}ms fall ${check.fall} rise ${check.rise}\` (${check.name})`,
+    `#### ${title}`,
     '',
-    '| Server | failed requests | clients saw | HAProxy logged (non-200) | exit codes | lame-duck phase (s) | why that long | run (s) |',
+    '| Server | failed requests | clients saw | balancer logged (non-200) | exit codes | lame-duck phase (s) | why that long | run (s) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(row),
   ].join('\n');
@@ -56,34 +67,44 @@ function section(check: CheckSettings, results: RolloutResult[]): string {
 
 async function main(): Promise<void> {
   const version = await haproxyVersion();
-  if (version === undefined) throw new Error('HAProxy is not installed: apt-get install -y haproxy');
+  const nginx = await nginxVersion();
+  if (version === undefined || nginx === undefined) throw new Error('apt-get install -y haproxy nginx first');
   const only = process.argv[2];
   const blocks: string[] = [];
   const started = new Date();
-  for (const check of CHECKS) {
+  for (const balancer of BALANCERS) {
     const results: RolloutResult[] = [];
     for (const target of TARGETS.filter((candidate) => only === undefined || candidate.name.includes(only))) {
-      process.stderr.write(`${check.name}: ${target.name}… `);
-      const result = await rollingRestart(target, check);
+      process.stderr.write(`${balancer.title}: ${target.name}… `);
+      const result = await rollingRestart(target, () => balancer.create(target));
       process.stderr.write(`${result.load.failed} failed of ${result.load.sent}, exits ${result.exits.join(',')}\n`);
       results.push(result);
     }
-    blocks.push(section(check, results));
+    blocks.push(section(balancer.title, results));
   }
   const markdown = [
     BEGIN,
-    '## Rolling restarts behind HAProxy (`pnpm e2e`)',
+    '## Rolling restarts behind a load balancer (`pnpm e2e`)',
     '',
-    `${version.replace(/ - https?:\S+/, '')}, ${os.cpus().length} cores, Node ${process.version}, ${started.toISOString().slice(0, 16)} UTC.`,
-    'Three instances of each server behind one HAProxy backend (`option httpchk GET <readiness route>`, `http-reuse safe`, ' +
-      "HAProxy's default `retries 3` for connection failures, no `retry-on`, no `option redispatch`), four keep-alive " +
-      'clients sending `GET /` through it (5 ms between requests), each instance replaced in turn: start the new one, ' +
-      'wait until HAProxy routes to it, SIGTERM the old one, wait for its exit and for HAProxy to mark it down. Every ' +
-      'server runs with its default options (the examples with no lameduck variable set) unless its name says otherwise; ' +
-      'servers without a readiness route are checked on `/`. "Clients saw" counts failures by HTTP status or socket ' +
-      'error; "HAProxy logged" by status and termination state (`SC--`: the server refused the connection; `----` with ' +
-      '503: the server answered 503 itself; `SH--`/`SD--`: the server closed mid-response). The CI check ' +
-      '(`packages/e2e/test/haproxy.test.ts`) runs the lameduck Express and textbook rows of both tables.',
+    `${version.replace(/ - https?:\S+/, '')}, ${nginx}, ${os.cpus().length} cores, Node ${process.version}, ${started.toISOString().slice(0, 16)} UTC.`,
+    'Three instances of each server behind one balancer, four keep-alive clients sending `GET /` through it (5 ms ' +
+      'between requests), each instance replaced in turn as an orchestrator would: start the new one, route to it, ' +
+      'SIGTERM the old one, wait for its exit and until the balancer no longer routes to it. Every server runs with its ' +
+      'default options (the examples with no lameduck variable set) unless its name says otherwise.',
+    '',
+    '- HAProxy: one backend, `option httpchk GET <readiness route>` (`/` for servers without one), `http-reuse safe`, ' +
+      "HAProxy's default `retries 3` for connection failures, no `retry-on`, no `option redispatch`. The replacement is " +
+      'put in and waited for until UP; the old instance is taken out once HAProxy has marked it DOWN, so requests ' +
+      'HAProxy sends it in between count. HAProxy logged: status and termination state (`SC--`: the server refused ' +
+      'the connection; `----` with 503: the server answered 503 itself; `SH--`/`SD--`: it closed mid-response).',
+    '- nginx (open source: no active checks, so lameduck sees no prober): `upstream` with `keepalive 16`, HTTP/1.1 ' +
+      'without `Connection`, default `proxy_next_upstream error timeout`. The replacement is added and the old ' +
+      'instance removed in one `nginx -s reload`, and the old one gets SIGTERM once the new workers run. nginx logged: ' +
+      '`$status $upstream_status` of every request that was not a plain `200 200` (`200 502, 200`: a failure nginx hid ' +
+      'by retrying on another server).',
+    '',
+    '"Clients saw" counts failures by HTTP status or socket error. The CI check (`packages/e2e/test/rollout.test.ts`) ' +
+      'runs the lameduck (express) and textbook rows of every table.',
     '',
     ...blocks.flatMap((block) => [block, '']),
     END,
