@@ -36,6 +36,11 @@ export interface ProberBook {
  * common default (HAProxy checks every 2 s, nginx Plus every 5 s, cloud balancers every 5-30 s).
  */
 export const ASSUMED_INTERVAL = 10_000;
+/**
+ * Probes closer together than this are a burst (two balancers behind one address, a retry), not a
+ * rhythm: their gap is not an interval, or a near-zero median would release the phase at once.
+ */
+const MIN_INTERVAL = 50;
 /** Intervals kept per prober; the median of them is its interval. */
 const KEPT_INTERVALS = 8;
 /** 503s remembered per prober: `readinessFailures` is at most 100. */
@@ -83,8 +88,8 @@ export function createProberBook(): ProberBook {
         if (entries.size >= MAX_PROBERS) evictOldest(entries);
         entry = { id, probes: 0, last: at, intervals: [], failedAt: [] };
         entries.set(id, entry);
-      } else {
-        entry.intervals.push(Math.max(0, at - entry.last));
+      } else if (at - entry.last >= MIN_INTERVAL) {
+        entry.intervals.push(at - entry.last);
         if (entry.intervals.length > KEPT_INTERVALS) entry.intervals.shift();
       }
       entry.probes++;

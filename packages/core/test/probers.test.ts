@@ -23,6 +23,15 @@ describe('the prober book', () => {
     expect(book.get('10.0.0.2 kube-probe/1.30')?.interval).toBe(9_000);
   });
 
+  test('two probers behind one address and User-Agent: bursts are not intervals', () => {
+    const book = createProberBook();
+    for (let at = 0; at <= 10_000; at += 1_000) {
+      book.record('10.0.0.9', at, false);
+      book.record('10.0.0.9', at + 2, false);
+    }
+    expect(book.get('10.0.0.9')).toMatchObject({ probes: 22, interval: 998 });
+  });
+
   test('a prober is active until it has missed two of its intervals; one seen once, for ASSUMED_INTERVAL', () => {
     const book = createProberBook();
     probe(book, 'lb', 500, 0, 2_000);
