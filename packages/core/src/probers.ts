@@ -122,6 +122,16 @@ function evictOldest(entries: Map<string, Entry>): void {
 }
 
 /**
+ * The kubelet's probes (`User-Agent: kube-probe/…`) route no traffic to a terminating pod: Kubernetes
+ * marks its endpoints not ready when deletion starts, whatever they answer. Waiting for three of them
+ * (30 s at the default `periodSeconds: 10`) would only slow every rollout; the platform minimum covers
+ * the proxies' lag instead.
+ */
+function isKubelet(id: string): boolean {
+  return id.includes(' kube-probe/');
+}
+
+/**
  * The drain window an `"auto"` lame-duck phase always leaves: a quarter of `timeout - cleanupReserve`,
  * at most 5 s, so requests in flight and those that arrived during the phase get time to finish.
  */
@@ -182,7 +192,7 @@ export function planLameDuck(book: ProberBook, options: LameDuckPlanOptions): La
     };
   }
   const minimum = Math.min(options.minimum, cap);
-  const probers = book.active(start);
+  const probers = book.active(start).filter((prober) => !isKubelet(prober.id));
   const mode: LameDuckMode = probers.length > 0 ? 'probers' : minimum > 0 ? 'platform minimum' : 'no probers';
   return {
     mode,

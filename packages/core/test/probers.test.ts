@@ -118,6 +118,18 @@ describe('the lame-duck plan', () => {
     expect(both.check(14_000)).toEqual({ done: true });
   });
 
+  test("the kubelet's probes do not hold the phase: Kubernetes takes a terminating pod out whatever they answer", () => {
+    const book = createProberBook();
+    probe(book, '10.244.0.1 kube-probe/1.30', 10_000, 0, 60_000);
+    probe(book, '10.0.0.7 ELB-HealthChecker/2.0', 5_000, 0, 60_000);
+    const pod = plan(book, 60_100, { minimum: 5_000 });
+    expect(pod.probers.map((prober) => prober.id)).toEqual(['10.0.0.7 ELB-HealthChecker/2.0']);
+    expect(plan(createProberBook(), 0).mode).toBe('no probers');
+    const kubeletOnly = createProberBook();
+    probe(kubeletOnly, '10.244.0.1 kube-probe/1.30', 10_000, 0, 60_000);
+    expect(plan(kubeletOnly, 60_100, { minimum: 5_000 })).toMatchObject({ mode: 'platform minimum', probers: [] });
+  });
+
   test('a prober first seen after the signal does not hold the phase', () => {
     const book = createProberBook();
     const late = plan(book, 1_000);
