@@ -18,7 +18,8 @@ export interface LameduckOptions {
    * normally (with `Connection: close`) until load balancers have moved traffic away; then the
    * listener closes. `"auto"` ends it on evidence: lameduck remembers who probes readiness and how
    * often, and waits until every prober active before the signal has been answered `503`
-   * `readinessFailures` times, plus one of its intervals (or has stopped probing); at least
+   * `readinessFailures` times, plus one of its intervals (or has stopped probing; the kubelet's
+   * `kube-probe` is not waited for, Kubernetes ignores it for a terminating pod); at least
    * `minReadinessDelay`; at most `timeout - cleanupReserve` less a drain window (a quarter of it, up
    * to 5 s). Nobody probing (a laptop, a test) means no wait at all. A number of milliseconds is a
    * fixed phase, as before (`0`: none).
