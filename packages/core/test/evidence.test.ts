@@ -1,6 +1,7 @@
 /** The lame-duck phase on evidence: real probers polling a real child process, real signals. */
 import http from 'node:http';
-import { ports, request, spawnFixture, type Child, type Line } from './helpers.js';
+import { request, stopChild, type Child, type Line } from '@lameduck/test-utils';
+import { ports, spawnFixture } from './helpers.js';
 
 const children: Child[] = [];
 const agents: http.Agent[] = [];
@@ -11,10 +12,7 @@ function start(options: Record<string, unknown>, env: Record<string, string> = {
 }
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  for (const child of children.splice(0)) {
-    if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
-    await child.exited;
-  }
+  for (const child of children.splice(0)) await stopChild(child);
 });
 
 const message = (text: string) => (line: Line) => line.msg === text;
@@ -71,7 +69,9 @@ test('a prober polling every 200 ms: the listener closes only after it got 3 503
     lameDuckMin: 0,
     lameDuckMax: 6_000, // 10000 - 2000 (cleanupReserve) - 2000 (drain window)
   });
-  const served = await request(port!, { path: '/', agent: new http.Agent({ keepAlive: true }) });
+  const keepAlive = new http.Agent({ keepAlive: true });
+  agents.push(keepAlive);
+  const served = await request(port!, { path: '/', agent: keepAlive });
   expect(served).toMatchObject({ status: 200, body: 'ok', headers: { connection: 'close' } });
 
   await child.event(state('draining'));
