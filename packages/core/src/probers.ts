@@ -21,11 +21,11 @@ export interface ProberBook {
   record(id: string, at: number, failed: boolean): void;
   /** The prober `id`, if known. */
   get(id: string): Prober | undefined;
-  /** The probers active at `at`: each probed within two of its intervals (see `ASSUMED_INTERVAL`). */
+  /** The probers active at `at`: each probed within two of its intervals and a second (see `patience`). */
   active(at: number): Prober[];
   /**
    * When prober `id` stops holding a lame-duck phase that needs `failures` 503s: one interval after
-   * its last 503 once it has had them, else two intervals after its last probe (it has gone).
+   * its last 503 once it has had them, else two intervals and a second after its last probe (gone).
    * `undefined` when unknown (forgotten).
    */
   release(id: string, failures: number): number | undefined;
@@ -41,6 +41,8 @@ export const ASSUMED_INTERVAL = 10_000;
  * rhythm: their gap is not an interval, or a near-zero median would release the phase at once.
  */
 const MIN_INTERVAL = 50;
+/** Lateness tolerated on top of two intervals before a prober counts as gone. */
+const JITTER = 1_000;
 /** Intervals kept per prober; the median of them is its interval. */
 const KEPT_INTERVALS = 8;
 /** 503s remembered per prober: `readinessFailures` is at most 100. */
@@ -67,10 +69,14 @@ function intervalOf(entry: Entry): number | undefined {
   return median(entry.intervals);
 }
 
-/** How long after its last probe a prober still counts as active (and, while waiting, as not gone). */
+/**
+ * How long after its last probe a prober still counts as active (and, while waiting, as not gone):
+ * two of its intervals and `JITTER`, so that a probe delayed by the network, a garbage collection or
+ * a busy event loop (this process's or the prober's) is not taken for a prober that left.
+ */
 function patience(entry: Entry): number {
   const interval = intervalOf(entry);
-  return interval === undefined ? ASSUMED_INTERVAL : 2 * interval;
+  return interval === undefined ? ASSUMED_INTERVAL : 2 * interval + JITTER;
 }
 
 function view(entry: Entry): Prober {
@@ -176,7 +182,7 @@ export interface LameDuckPlan {
 /**
  * Plans the lame-duck phase. With a number, it lasts exactly that long. With `'auto'`, it lasts
  * until every prober active at `start` has been answered `failures` 503s plus one of its intervals
- * (time to act on the last one), or has stopped probing for two intervals; at least `minimum`, at
+ * (time to act on the last one), or has stopped probing for two intervals and a second; at least `minimum`, at
  * most `cap`. No active prober and no minimum: it is skipped.
  */
 export function planLameDuck(book: ProberBook, options: LameDuckPlanOptions): LameDuckPlan {

@@ -32,12 +32,12 @@ describe('the prober book', () => {
     expect(book.get('10.0.0.9')).toMatchObject({ probes: 22, interval: 998 });
   });
 
-  test('a prober is active until it has missed two of its intervals; one seen once, for ASSUMED_INTERVAL', () => {
+  test('a prober is active until two of its intervals and a second have passed; one seen once, for ASSUMED_INTERVAL', () => {
     const book = createProberBook();
     probe(book, 'lb', 500, 0, 2_000);
     book.record('curl', 1_000, false);
-    expect(book.active(3_000).map((prober) => prober.id)).toEqual(['lb', 'curl']);
-    expect(book.active(3_001).map((prober) => prober.id)).toEqual(['curl']);
+    expect(book.active(4_000).map((prober) => prober.id)).toEqual(['lb', 'curl']);
+    expect(book.active(4_001).map((prober) => prober.id)).toEqual(['curl']);
     expect(book.active(1_000 + ASSUMED_INTERVAL + 1)).toEqual([]);
   });
 
@@ -85,11 +85,11 @@ describe('the lame-duck plan', () => {
     const probers = plan(book, 1_050);
     expect(probers.mode).toBe('probers');
     expect(probers.probers).toEqual([expect.objectContaining({ id: 'lb', interval: 200 })]);
-    // Not yet probed since the signal: held until it has been missing for two intervals.
-    expect(probers.check(1_100)).toEqual({ done: false, next: 1_400 });
+    // Not yet probed since the signal: held until it has been missing for two intervals and a second.
+    expect(probers.check(1_100)).toEqual({ done: false, next: 2_400 });
     book.record('lb', 1_200, true);
     book.record('lb', 1_400, true);
-    expect(probers.check(1_450)).toEqual({ done: false, next: 1_800 });
+    expect(probers.check(1_450)).toEqual({ done: false, next: 2_800 });
     book.record('lb', 1_600, true);
     expect(probers.check(1_600)).toEqual({ done: false, next: 1_800 });
     expect(probers.check(1_799)).toEqual({ done: false, next: 1_800 });
@@ -105,7 +105,7 @@ describe('the lame-duck plan', () => {
     expect(phase.check(18_000)).toEqual({ done: true });
   });
 
-  test('waits for every active prober; one that stops probing is released two intervals after its last probe', () => {
+  test('waits for every active prober; one that stops probing is released two intervals and a second after its last probe', () => {
     const book = createProberBook();
     probe(book, 'fast', 500, 0, 10_000);
     probe(book, 'slow', 2_000, 0, 10_000);
@@ -113,9 +113,9 @@ describe('the lame-duck plan', () => {
     expect(both.probers.map((prober) => prober.id)).toEqual(['fast', 'slow']);
     probe(book, 'fast', 500, 10_500, 11_500, 10_500);
     // 'fast' is satisfied at 11_500 + 500; 'slow' has not probed since 10_000.
-    expect(both.check(12_000)).toEqual({ done: false, next: 14_000 });
-    // 'slow' never comes back (taken out of service, say): it does not hold the phase past 10_000 + 2 × 2_000.
-    expect(both.check(14_000)).toEqual({ done: true });
+    expect(both.check(12_000)).toEqual({ done: false, next: 15_000 });
+    // 'slow' never comes back (taken out of service, say): it does not hold the phase past 10_000 + 2 × 2_000 + 1_000.
+    expect(both.check(15_000)).toEqual({ done: true });
   });
 
   test("the kubelet's probes do not hold the phase: Kubernetes takes a terminating pod out whatever they answer", () => {
