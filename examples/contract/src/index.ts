@@ -19,10 +19,14 @@ function numberFromEnv(name: string): number | undefined {
 /** The environment variable behind each lameduck option the examples take. */
 const ENV_OF_OPTION = { timeout: 'SHUTDOWN_TIMEOUT_MS', readinessDelay: 'READINESS_DELAY_MS' } as const;
 
-function lameduckFromEnv(): { timeout?: number; readinessDelay?: number } {
+function lameduckFromEnv(): { timeout?: number; readinessDelay?: number | 'auto' } {
   const options = {
     timeout: numberFromEnv(ENV_OF_OPTION.timeout),
-    readinessDelay: numberFromEnv(ENV_OF_OPTION.readinessDelay),
+    // "auto" (lameduck's default) can also be named explicitly.
+    readinessDelay:
+      process.env[ENV_OF_OPTION.readinessDelay] === 'auto'
+        ? ('auto' as const)
+        : numberFromEnv(ENV_OF_OPTION.readinessDelay),
   };
   try {
     // The adapters validate the same way, but their error names lameduck's options, not the variables.

@@ -6,6 +6,8 @@ import { createHooks } from './hooks.js';
 import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
 import { createPhase } from './phase.js';
+import { detectPlatform, platformWarnings } from './platform.js';
+import { createProbers } from './probers.js';
 import { answerProbe, liveness, readiness } from './probes.js';
 import { createRejections, isHttp2, rejectRequest, sendPlain } from './responses.js';
 import { createShutdown } from './shutdown.js';
@@ -46,8 +48,13 @@ export interface Lameduck {
   detach(server: AttachableServer): this;
   /** Tells the manager a request started; a cheap no-op when its server is attached. Adapters call it. */
   trackRequest(req: AnyRequest, res: AnyResponse): void;
-  /** The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. */
-  readiness(): Promise<PlainResponse>;
+  /**
+   * The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. Pass
+   * the request when you serve readiness from your own route, so that lameduck learns who probes and
+   * how often (`readinessDelay: "auto"`).
+   * @example app.get('/health/ready', async (req, res) => send(res, await lameduck.readiness(req)));
+   */
+  readiness(req?: AnyRequest): Promise<PlainResponse>;
   /** The liveness answer: 200 until the process exits. */
   liveness(): PlainResponse;
   /** The 503 for a request that arrived after the listener closed; counts and logs it. */
@@ -83,7 +90,7 @@ export interface Lameduck {
    * result. `readinessDelay` overrides the option for this shutdown (0 when nothing routes by
    * readiness, say when the application closes itself).
    */
-  shutdown(reason?: string, options?: { readinessDelay?: number }): Promise<ShutdownResult>;
+  shutdown(reason?: string, options?: { readinessDelay?: number | 'auto' }): Promise<ShutdownResult>;
   /** Resolves when the drain has ended (servers closed or forced), before cleanup hooks run. */
   drained(): Promise<void>;
   /** Opt-in: SIGTERM/SIGINT start the shutdown and the process exits with its code. Uninstallable. */
@@ -123,6 +130,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const log = createLog(options.logger, options.silent);
   const phase = createPhase(log);
   const signals = createPhaseSignals();
+  const platform = detectPlatform();
+  const probers = createProbers(now);
   // What the probes and the 503 read: the options, and where the manager is now.
   const view = {
     options,
@@ -134,12 +143,25 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     get reason() {
       return phase.reason;
     },
+    probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
   const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
-  const shutdown = createShutdown({ options, log, now, phase, signals, tracker, tasks, hooks, rejections });
+  const shutdown = createShutdown({
+    options,
+    log,
+    now,
+    phase,
+    signals,
+    tracker,
+    tasks,
+    hooks,
+    rejections,
+    probers,
+    platform,
+  });
   const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';
 
   const lameduck: Lameduck = {
@@ -168,7 +190,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
-    readiness: () => readiness(view),
+    readiness: (req) => readiness(view, req),
     liveness: () => liveness(view),
     reject: rejections.reject,
     intercept(req, res) {
@@ -195,8 +217,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         return Promise.reject(invalidOption('reason', 'a string', why));
       }
       const delayMs = shutdownOptions?.readinessDelay ?? options.readinessDelay;
-      if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs + options.cleanupReserve >= options.timeout) {
-        const expected = 'a whole number of milliseconds from 0, below timeout - cleanupReserve';
+      const valid =
+        delayMs === 'auto' ||
+        (Number.isInteger(delayMs) && delayMs >= 0 && delayMs + options.cleanupReserve < options.timeout);
+      if (!valid) {
+        const expected = '"auto" or a whole number of milliseconds from 0, below timeout - cleanupReserve';
         return Promise.reject(invalidOption('readinessDelay', expected, delayMs));
       }
       return shutdown.begin(why ?? 'shutdown() called', delayMs);
@@ -212,6 +237,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         onStateChange: (listener) => phase.onChange(listener),
         timeout: options.timeout,
         now,
+        warnings: platformWarnings(platform, options.timeout),
       },
       log,
     ),

@@ -13,6 +13,8 @@ export interface ProbeSource {
   readonly options: Readonly<ResolvedOptions>;
   readonly state: LameduckState;
   readonly reason: string;
+  /** Told of every readiness request, before it is answered: who probes, and how often. */
+  probed(req: AnyRequest): void;
 }
 
 /** A health response: JSON, never cached. */
@@ -27,7 +29,8 @@ export function matchesPath(url: string | undefined, path: string | false): bool
 }
 
 /** The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. */
-export async function readiness(source: ProbeSource): Promise<PlainResponse> {
+export async function readiness(source: ProbeSource, req?: AnyRequest): Promise<PlainResponse> {
+  if (req !== undefined) source.probed(req);
   const { options } = source;
   if (source.state !== 'serving') return shuttingDown(source);
   if (Object.keys(options.checks).length === 0) return healthResponse(200, { status: 'ready' });
@@ -50,7 +53,7 @@ export function liveness(source: ProbeSource): PlainResponse {
 export function answerProbe(req: AnyRequest, source: ProbeSource): Promise<PlainResponse> | undefined {
   const method = req.method;
   if (method !== 'GET' && method !== 'HEAD') return undefined;
-  if (matchesPath(req.url, source.options.readinessPath)) return readiness(source);
+  if (matchesPath(req.url, source.options.readinessPath)) return readiness(source, req);
   if (matchesPath(req.url, source.options.livenessPath)) return Promise.resolve(liveness(source));
   return undefined;
 }
