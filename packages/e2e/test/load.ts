@@ -17,6 +17,8 @@ export interface LoadOptions {
   maxRequests?: number;
   /** Bound on time, in ms. */
   maxDuration?: number;
+  /** A request unanswered this long is abandoned and counted as `timeout` (a connection a dead worker never took). */
+  requestTimeout?: number;
 }
 
 export interface Load {
@@ -28,7 +30,7 @@ export interface Load {
 
 /** Starts `clients` keep-alive clients sending `GET /` to 127.0.0.1:`port` in a loop. */
 export function startLoad(port: number, options: LoadOptions = {}): Load {
-  const { clients = 16, maxRequests = 200_000, maxDuration = 60_000 } = options;
+  const { clients = 16, maxRequests = 200_000, maxDuration = 60_000, requestTimeout = 10_000 } = options;
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: {}, ended: 'stopped' };
   let running = true;
   const waiters: { at: number; resolve: () => void }[] = [];
@@ -68,6 +70,7 @@ export function startLoad(port: number, options: LoadOptions = {}): Load {
           resolve();
         });
       });
+      req.setTimeout(requestTimeout, () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
       req.on('error', (error: NodeJS.ErrnoException) => {
         fail(error.code ?? error.message);
         resolve();
