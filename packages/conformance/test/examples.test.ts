@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import {
   deferred,
+  freePort,
   once,
   request,
   spawnChild,
@@ -21,14 +22,19 @@ const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_
 const children: Child[] = [];
 const agents: http.Agent[] = [];
 
-/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
-function startExample(name: string, env: Record<string, string> = {}): Child {
+/** The arguments of examples/<name>'s package.json `start` script, after `node` (it must be one node command). */
+function startArgs(name: string): string[] {
   const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
   if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
-  const child = spawnChild(args, { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
+  return args;
+}
+
+/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
+function startExample(name: string, env: Record<string, string> = {}): Child {
+  const child = spawnChild(startArgs(name), { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
   children.push(child);
   return child;
 }
@@ -146,10 +152,39 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
+  test('started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0', async () => {
+    const port = await freePort();
+    // systemd-socket-activate listens, then execs the example (same pid) on the first connection, with fd 3.
+    const example = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...startArgs(name)], {
+      command: 'systemd-socket-activate',
+      cwd: join(EXAMPLES, name),
+      env: { ...ENV, PORT: '0' },
+    });
+    children.push(example);
+    await new Promise<void>((resolve) => {
+      example.process.stderr!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('Listening on ')) resolve();
+      });
+    });
+    const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
+    expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
+    expect(await example.event((line) => line.event === 'listening')).toEqual({
+      event: 'listening',
+      port,
+      framework: name,
+    });
+    example.process.kill('SIGTERM');
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+  });
+
   test.each([
     [{ SHUTDOWN_TIMEOUT_MS: 'abc' }, 'SHUTDOWN_TIMEOUT_MS must be a whole number; received "abc"'],
     [{ READINESS_DELAY_MS: '-5' }, 'READINESS_DELAY_MS must be a whole number; received "-5"'],
     [{ PORT: '80x' }, 'PORT must be a whole number; received "80x"'],
+    [
+      { LISTEN_FDS: 'x', LISTEN_PID: '1' },
+      "environment variable LISTEN_FDS must be a whole number; received 'x' (string)",
+    ],
     [
       { SHUTDOWN_TIMEOUT_MS: '100', READINESS_DELAY_MS: '5000' },
       'SHUTDOWN_TIMEOUT_MS=100, READINESS_DELAY_MS=5000: lameduck\'s "timeout" must be greater than readinessDelay + cleanupReserve',

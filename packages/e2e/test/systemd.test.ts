@@ -2,10 +2,9 @@
  * systemd socket activation: deploy/systemd's units run with the real systemd-socket-activate holding the
  * socket, the service restarted twice under keep-alive load, against the textbook server.
  */
-import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { spawnChild, type Child, type Line } from '../../core/test/helpers.js';
+import { freePort, spawnChild, type Child, type Line } from '../../core/test/helpers.js';
 import { startLoad, type LoadResult } from './load.js';
 import { record, tally } from './results.js';
 import { readUnit, single } from './units.js';
@@ -22,18 +21,6 @@ afterEach(async () => {
     await child.exited;
   }
 });
-
-/**
- * A free port on 127.0.0.1. systemd-socket-activate refuses port 0, so this is the one place a port is
- * chosen before it is bound; a clash would fail the test loudly (systemd-socket-activate exits), not flake it.
- */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const nth = (event: string, n: number) => {
   let seen = 0;
