@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const here = new URL('.', import.meta.url).pathname;
+const here = import.meta.dirname;
 const results = readdirSync(join(here, 'results'))
   .filter((file) => file.endsWith('.json'))
   .sort()

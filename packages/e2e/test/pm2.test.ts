@@ -61,7 +61,8 @@ async function reloadTwice(config: string, name: string): Promise<{ load: LoadRe
 
 test('pm2 reload of a 2-instance cluster, twice under keep-alive load: lameduck fails no request', async () => {
   // The textbook run: the recipe's app with the textbook server, killed after 5 s instead of 30 s to bound the test.
-  const app = (require(RECIPE) as { apps: Record<string, unknown>[] }).apps[0];
+  const { apps } = (await import(RECIPE)) as { apps: Record<string, unknown>[] };
+  const app = apps[0];
   const textbookConfig = join(home, 'textbook.config.json');
   const textbookApp = {
     ...app,
