@@ -40,7 +40,7 @@ ${rows.join('\n')}
 
 - \`ECONNRESET\`: the server closed a kept-alive connection as the client's next request arrived: \`server.close()\`
   destroys idle connections at once; lameduck keeps serving through the lame-duck phase with \`Connection: close\`.
-- \`timeout\`: no answer within 10 s: a connection the primary had handed to a worker that exited before taking it.
+- \`timeout\`: no answer within 30 s: a connection the primary had handed to a worker that exited before taking it.
 - \`status 503\`: lameduck's answer (with \`Retry-After\`) to a request that arrived on an open connection after the
   listener closed; under systemd, a connection accepted just before the old process closed its listener.
 `;

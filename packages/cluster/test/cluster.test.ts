@@ -64,7 +64,7 @@ test('a new worker that crashes before it is ready stops the roll; the old worke
 });
 
 test('a new worker not ready within readyTimeout is shut down and stops the roll; the old workers keep serving', async () => {
-  const { primary, port, pids } = await startPrimary({ READY_TIMEOUT_MS: '5000' });
+  const { primary, port, pids } = await startPrimary({ READY_TIMEOUT_MS: '10000' });
   writeFileSync(BEHAVIOUR_FILE, 'never-ready');
   primary.kill('SIGHUP');
   const stopped = await primary.log(

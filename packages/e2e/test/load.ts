@@ -30,7 +30,7 @@ export interface Load {
 
 /** Starts `clients` keep-alive clients sending `GET /` to 127.0.0.1:`port` in a loop. */
 export function startLoad(port: number, options: LoadOptions = {}): Load {
-  const { clients = 16, maxRequests = 200_000, maxDuration = 60_000, requestTimeout = 10_000 } = options;
+  const { clients = 16, maxRequests = 200_000, maxDuration = 60_000, requestTimeout = 30_000 } = options;
   const result: LoadResult = { sent: 0, ok: 0, failed: 0, failures: {}, ended: 'stopped' };
   let running = true;
   const waiters: { at: number; resolve: () => void }[] = [];
