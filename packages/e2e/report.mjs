@@ -40,7 +40,9 @@ ${rows.join('\n')}
 
 - \`ECONNRESET\`: the server closed a kept-alive connection as the client's next request arrived: \`server.close()\`
   destroys idle connections at once; lameduck keeps serving through the lame-duck phase with \`Connection: close\`.
-- \`timeout\`: no answer within 30 s: a connection the primary had handed to a worker that exited before taking it.
+- \`timeout\`: no answer within 30 s. In an earlier run \`ss\` showed such connections held by the primary (the PM2
+  daemon) with their request unread: our reading is that the primary had handed them to a worker that exited right
+  after \`server.close()\`, before taking them (compare nodejs/node#3551). lameduck's workers stay up while they drain.
 - \`status 503\`: lameduck's answer (with \`Retry-After\`) to a request that arrived on an open connection after the
   listener closed; under systemd, a connection accepted just before the old process closed its listener.
 `;
