@@ -87,7 +87,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
   }
   const onException = (error: Error): void => onError(error, 'uncaughtException');
   const onRejection = (reason: unknown): void => onError(reason, 'unhandledRejection');
-  // PM2 (with shutdown_with_message, and on Windows) and @lameduck/cluster send this instead of a signal.
+  // PM2 with shutdown_with_message (its graceful stop on Windows) and @lameduck/cluster send this instead of a signal.
   const onMessage = (message: unknown): void => {
     if (message === 'shutdown') onSignal('shutdown message');
   };
