@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLUSTER_DEFAULTS, createCluster } from '@lameduck/cluster';
-import { request, spawnChild, type Child, type Line } from '../../core/test/helpers.js';
+import { request, spawnChild, type Child, type Line } from '@lameduck/test-utils';
 
 const dir = mkdtempSync(join(tmpdir(), 'lameduck-cluster-'));
 const BEHAVIOUR_FILE = join(dir, 'behaviour');

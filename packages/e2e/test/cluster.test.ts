@@ -1,6 +1,6 @@
 /** node:cluster: examples/cluster (4 workers) rolled twice by SIGHUP under keep-alive load, against the textbook server. */
 import { join } from 'node:path';
-import { spawnChild, type Child, type Line } from '../../core/test/helpers.js';
+import { spawnChild, type Child, type Line } from '@lameduck/test-utils';
 import { startLoad, type LoadResult } from './load.js';
 import { record, tally } from './results.js';
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnChild } from '../../core/test/helpers.js';
+import { spawnChild } from '@lameduck/test-utils';
 import { lineIn } from './files.js';
 import { startLoad, type LoadResult } from './load.js';
 import { record, tally } from './results.js';

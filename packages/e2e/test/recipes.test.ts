@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { request, spawnChild, type Child } from '../../core/test/helpers.js';
+import { request, spawnChild, type Child } from '@lameduck/test-utils';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, spawnChild, type Child, type Line } from '../../core/test/helpers.js';
+import { freePort, spawnChild, type Child, type Line } from '@lameduck/test-utils';
 import { startLoad, type LoadResult } from './load.js';
 import { record, tally } from './results.js';
 import { readUnit, single } from './units.js';
