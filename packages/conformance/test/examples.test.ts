@@ -1,58 +1,20 @@
 /** The runnable examples, started exactly as their `start` scripts say, drained by real signals. */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import {
-  deferred,
-  freePort,
-  once,
-  request,
-  spawnChild,
-  stopChild,
-  type Child,
-  type Line,
-  type Reply,
-} from '@lameduck/test-utils';
+import { deferred, freePort, once, request, type Line, type Reply } from '@lameduck/test-utils';
+import { listening, startActivated, startExample, stopExamples } from './example-process.js';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
-// SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
-const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
-
-const children: Child[] = [];
 const agents: http.Agent[] = [];
-
-/** The arguments of examples/<name>'s package.json `start` script, after `node` (it must be one node command). */
-function startArgs(name: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
-  return args;
-}
-
-/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
-function startExample(name: string, env: Record<string, string> = {}): Child {
-  const child = spawnChild(startArgs(name), { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
-  children.push(child);
-  return child;
-}
 
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  for (const child of children.splice(0)) await stopChild(child);
+  await stopExamples();
 });
 
 function keepAliveAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true });
   agents.push(agent);
   return agent;
-}
-
-async function listening(example: Child): Promise<number> {
-  const line = await example.event((event) => event.event === 'listening');
-  return line.port as number;
 }
 
 /**
@@ -123,6 +85,17 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
+  test('started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0', async () => {
+    const port = await freePort();
+    const example = await startActivated(name, port, { PORT: '0' });
+    const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
+    expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
+    expect(await listening(example)).toBe(port);
+    expect(example.events[0]).toEqual({ event: 'listening', port, framework: name });
+    example.process.kill('SIGTERM');
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('on SIGTERM a WebSocket gets 1001 and an event stream its final event; exit 0', async () => {
     const example = startExample(name);
     const port = await listening(example);
@@ -149,31 +122,6 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     const [code, reason] = await closed;
     expect([code, String(reason)]).toEqual([1001, 'server shutting down']);
     expect(await stream).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
-    expect(await example.exited).toEqual({ code: 0, signal: null });
-  });
-
-  test('started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0', async () => {
-    const port = await freePort();
-    // systemd-socket-activate listens, then execs the example (same pid) on the first connection, with fd 3.
-    const example = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...startArgs(name)], {
-      command: 'systemd-socket-activate',
-      cwd: join(EXAMPLES, name),
-      env: { ...ENV, PORT: '0' },
-    });
-    children.push(example);
-    await new Promise<void>((resolve) => {
-      example.process.stderr!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('Listening on ')) resolve();
-      });
-    });
-    const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
-    expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
-    expect(await example.event((line) => line.event === 'listening')).toEqual({
-      event: 'listening',
-      port,
-      framework: name,
-    });
-    example.process.kill('SIGTERM');
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
