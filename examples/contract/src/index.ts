@@ -1,7 +1,7 @@
 /** The contract every example follows: settings from the environment, the routes' work, the ready line. */
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLameduck, type LameduckError } from '@lameduck/core';
+import { createLameduck, inheritedListener, type LameduckError } from '@lameduck/core';
 
 /** A configuration the example cannot run with: one line on stderr, exit code 2 (a usage error), before anything listens. */
 function usageError(message: string): never {
@@ -42,10 +42,27 @@ function lameduckFromEnv(): { timeout?: number; readinessDelay?: number | 'auto'
   return options;
 }
 
-/** `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment. */
+/** The socket systemd passed in (LISTEN_FDS/LISTEN_PID), or else the port and host. */
+function listenFromEnv(port: number, host: string): { fd: number } | { port: number; host: string } {
+  try {
+    return inheritedListener() ?? { port, host };
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+}
+
+const port = numberFromEnv('PORT') ?? 3000;
+const host = process.env.HOST || '0.0.0.0';
+
+/**
+ * `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment.
+ * `listen` is what to pass to `listen()`: the socket systemd passed in when socket-activated (`PORT` and
+ * `HOST` are then ignored), otherwise the port and host.
+ */
 export const settings = {
-  port: numberFromEnv('PORT') ?? 3000,
-  host: process.env.HOST || '0.0.0.0',
+  port,
+  host,
+  listen: listenFromEnv(port, host),
   lameduck: lameduckFromEnv(),
 };
 

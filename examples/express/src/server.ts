@@ -1,6 +1,7 @@
 /** Example: an Express 5 server with graceful shutdown by @lameduck/express, following the examples' contract. */
 import type { AddressInfo } from 'node:net';
 import { graceful } from '@lameduck/express';
+import { notifyReady } from '@lameduck/core';
 import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
 import express from 'express';
 import { WebSocketServer } from 'ws';
@@ -20,9 +21,10 @@ app.get('/events', (_req, res) => {
   eventStream(drain.lameduck.drainSignal).pipe(res);
 });
 
-const server = app.listen(settings.port, settings.host, (error) => {
+const server = app.listen(settings.listen, (error) => {
   if (error) throw error;
   announce((server.address() as AddressInfo).port, 'express');
+  void notifyReady(drain.lameduck); // tells PM2 (wait_ready) or @lameduck/cluster's primary, when there is one
 });
 // Attached now, not with the first request: a SIGTERM before any request, or a WebSocket, must be seen too.
 drain.lameduck.attach(server);

@@ -1,6 +1,7 @@
 /** Example: a Fastify 5 server with graceful shutdown by @lameduck/fastify, following the examples' contract. */
 import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
+import { notifyReady } from '@lameduck/core';
 import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
 import graceful from '@lameduck/fastify';
 import Fastify from 'fastify';
@@ -19,5 +20,7 @@ app.get<{ Querystring: { ms?: string } }>('/slow', async (request) =>
 app.get('/events', (_request, reply) => reply.headers(EVENT_HEADERS).send(eventStream(app.lameduck.drainSignal)));
 app.get('/ws', { websocket: true }, (socket) => socket.send('hello from fastify'));
 
-await app.listen({ port: settings.port, host: settings.host });
+// host with fd too: Fastify otherwise defaults it to localhost and binds a second socket for ::1.
+await app.listen({ host: settings.host, ...settings.listen });
 announce((app.server.address() as AddressInfo).port, 'fastify');
+void notifyReady(app.lameduck); // tells PM2 (wait_ready) or @lameduck/cluster's primary, when there is one

@@ -1,5 +1,6 @@
 /** Example: a Koa 3 server with graceful shutdown by @lameduck/koa, following the examples' contract. */
 import type { AddressInfo } from 'node:net';
+import { notifyReady } from '@lameduck/core';
 import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
 import { graceful } from '@lameduck/koa';
 import Koa from 'koa';
@@ -20,7 +21,10 @@ app.use(async (ctx) => {
   }
 });
 
-const server = app.listen(settings.port, settings.host, () => announce((server.address() as AddressInfo).port, 'koa'));
+const server = app.listen(settings.listen, () => {
+  announce((server.address() as AddressInfo).port, 'koa');
+  void notifyReady(drain.lameduck); // tells PM2 (wait_ready) or @lameduck/cluster's primary, when there is one
+});
 // Attached now, not with the first request: a SIGTERM before any request, or a WebSocket, must be seen too.
 drain.lameduck.attach(server);
 

@@ -1,7 +1,7 @@
 /** Example: a plain node:http server with graceful shutdown by @lameduck/core, following the examples' contract. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLameduck } from '@lameduck/core';
+import { createLameduck, notifyReady } from '@lameduck/core';
 import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
 import { WebSocketServer } from 'ws';
 
@@ -31,4 +31,7 @@ lameduck.addCloser(() => {
 });
 
 lameduck.handleSignals();
-server.listen(settings.port, settings.host, () => announce((server.address() as AddressInfo).port, 'node-http'));
+server.listen(settings.listen, () => {
+  announce((server.address() as AddressInfo).port, 'node-http');
+  void notifyReady(lameduck); // tells PM2 (wait_ready) or @lameduck/cluster's primary, when there is one
+});

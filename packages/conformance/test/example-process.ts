@@ -21,6 +21,32 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
   return child;
 }
 
+/**
+ * Runs examples/<name> under systemd-socket-activate listening on 127.0.0.1:`port`: it execs the example (same
+ * pid) on the first connection, with the socket as fd 3 and LISTEN_FDS/LISTEN_PID set. Resolves once it listens.
+ */
+export async function startActivated(name: string, port: number, env: Record<string, string> = {}): Promise<Child> {
+  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const args = manifest.scripts.start.trim().split(/\s+/).slice(1);
+  const child = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...args], {
+    command: 'systemd-socket-activate',
+    cwd: join(EXAMPLES, name),
+    env: { ...ENV, ...env },
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.process.stderr!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('Listening on ')) resolve();
+    });
+    void child.exited.then(() =>
+      reject(new Error(`systemd-socket-activate exited: ${child.output.stderr.join('\n')}`)),
+    );
+  });
+  return child;
+}
+
 /** Kills (SIGKILL) every example a test left running and waits for it: call from afterEach. */
 export async function stopExamples(): Promise<void> {
   for (const child of children.splice(0)) await stopChild(child);

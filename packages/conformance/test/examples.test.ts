@@ -1,8 +1,8 @@
 /** The runnable examples, started exactly as their `start` scripts say, drained by real signals. */
 import http from 'node:http';
 import { WebSocket } from 'ws';
-import { deferred, once, request, type Line, type Reply } from '@lameduck/test-utils';
-import { listening, startExample, stopExamples } from './example-process.js';
+import { deferred, freePort, once, request, type Line, type Reply } from '@lameduck/test-utils';
+import { listening, startActivated, startExample, stopExamples } from './example-process.js';
 
 const agents: http.Agent[] = [];
 
@@ -85,6 +85,17 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
+  test('started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0', async () => {
+    const port = await freePort();
+    const example = await startActivated(name, port, { PORT: '0' });
+    const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
+    expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
+    expect(await listening(example)).toBe(port);
+    expect(example.events[0]).toEqual({ event: 'listening', port, framework: name });
+    example.process.kill('SIGTERM');
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('on SIGTERM a WebSocket gets 1001 and an event stream its final event; exit 0', async () => {
     const example = startExample(name);
     const port = await listening(example);
@@ -118,6 +129,10 @@ describe.each(['node-http', 'express', 'fastify', 'koa'])('examples/%s', (name) 
     [{ SHUTDOWN_TIMEOUT_MS: 'abc' }, 'SHUTDOWN_TIMEOUT_MS must be a whole number; received "abc"'],
     [{ READINESS_DELAY_MS: '-5' }, 'READINESS_DELAY_MS must be a whole number; received "-5"'],
     [{ PORT: '80x' }, 'PORT must be a whole number; received "80x"'],
+    [
+      { LISTEN_FDS: 'x', LISTEN_PID: '1' },
+      "environment variable LISTEN_FDS must be a whole number; received 'x' (string)",
+    ],
     [
       { SHUTDOWN_TIMEOUT_MS: '100', READINESS_DELAY_MS: '5000' },
       'SHUTDOWN_TIMEOUT_MS=100, READINESS_DELAY_MS=5000: lameduck\'s "timeout" must be greater than readinessDelay + cleanupReserve',

@@ -133,7 +133,7 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
   return [
     {
       name: 'typescript',
-      packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify],
+      packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify, '@lameduck/cluster'],
       dependencies: [
         newest('express'),
         newest('fastify'),
@@ -188,6 +188,16 @@ const lameduck = createLameduck();
 declare const key: Buffer;
 declare const cert: Buffer;
 `,
+  'pm2-ecosystem': '',
+  'notify-ready': `import type http from 'node:http';
+import type { Lameduck } from '@lameduck/core';
+declare const server: http.Server;
+declare const lameduck: Lameduck;
+`,
+  'inherited-listener': `import type http from 'node:http';
+declare const server: http.Server;
+`,
+  'cluster-primary': '',
 };
 
 /** A snippet as a runnable app: its prelude, and port 3000 replaced by 0 so that every run gets a free port. */

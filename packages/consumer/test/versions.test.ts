@@ -155,8 +155,10 @@ describe('README snippets', () => {
 describe('release flow', () => {
   const published = publishedPackages();
 
-  test('the published packages are core and the three adapters', () => {
-    expect(published.map((pkg) => pkg.name).sort()).toEqual(['@lameduck/core', ...Object.values(ADAPTERS)].sort());
+  test('the published packages are core, the three adapters and cluster', () => {
+    expect(published.map((pkg) => pkg.name).sort()).toEqual(
+      ['@lameduck/core', '@lameduck/cluster', ...Object.values(ADAPTERS)].sort(),
+    );
   });
 
   test.each(published.map((pkg) => [pkg.name, pkg.dir]))(

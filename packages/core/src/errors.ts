@@ -9,7 +9,9 @@ export type LameduckErrorCode =
   | 'LAMEDUCK_SHUTTING_DOWN'
   | 'LAMEDUCK_DEADLINE'
   | 'LAMEDUCK_HOOK_TIMEOUT'
-  | 'LAMEDUCK_HOOK_SKIPPED';
+  | 'LAMEDUCK_HOOK_SKIPPED'
+  | 'LAMEDUCK_WORKER_EXITED'
+  | 'LAMEDUCK_WORKER_NOT_READY';
 
 /** An error raised by lameduck; `code` says which. */
 export interface LameduckError extends Error {

@@ -24,3 +24,11 @@ export { coordinateFrameworkClose, resolveManager } from './adapter.js';
 export type { AdapterOptions, FrameworkClose } from './adapter.js';
 export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';
+export { inheritedListener } from './listen-fds.js';
+export type { InheritedListener } from './listen-fds.js';
+export { notifyReady } from './ready.js';
+export type { NotifyReadyOptions } from './ready.js';
+// For lameduck's own packages (@lameduck/cluster): one log format and one error shape across them.
+export { createLog } from './logger.js';
+export type { Log } from './logger.js';
+export { createError, invalidOption } from './errors.js';

@@ -57,7 +57,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
     void target.begin('shutdown() called', false).then(finish);
   }
 
-  function onSignal(signal: NodeJS.Signals): void {
+  function onSignal(signal: string): void {
     const time = target.now();
     if (firstSignalAt === undefined) {
       firstSignalAt = time;
@@ -90,8 +90,13 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
   }
   const onException = (error: Error): void => onError(error, 'uncaughtException');
   const onRejection = (reason: unknown): void => onError(reason, 'unhandledRejection');
+  // PM2 with shutdown_with_message (its graceful stop on Windows) and @lameduck/cluster send this instead of a signal.
+  const onMessage = (message: unknown): void => {
+    if (message === 'shutdown') onSignal('shutdown message');
+  };
 
   for (const signal of options.signals) process.on(signal, onSignal);
+  if (process.send !== undefined) process.on('message', onMessage);
   if (options.handleErrors) {
     process.on('uncaughtException', onException);
     process.on('unhandledRejection', onRejection);
@@ -109,6 +114,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
       for (const signal of options.signals) process.off(signal, onSignal);
       process.off('uncaughtException', onException);
       process.off('unhandledRejection', onRejection);
+      process.off('message', onMessage);
       unsubscribe?.();
       unsubscribe = undefined;
       clearTimeout(keepAlive);

@@ -23,6 +23,8 @@ export interface Ending {
 }
 
 export interface SpawnOptions {
+  /** The program to run, `node` (this one) by default: `systemd-socket-activate`, `tini`… */
+  command?: string;
   cwd?: string;
   /** Added to this process's environment. */
   env?: Record<string, string>;
@@ -72,7 +74,7 @@ function parseLine(text: string): Line | undefined {
 /** Runs `node <args>`. */
 export function spawnChild(args: string[], options: SpawnOptions = {}): Child {
   const clock = options.clock ?? (() => performance.now());
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.command ?? process.execPath, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],

@@ -123,3 +123,15 @@ export function h2Request(
     stream.on('error', reject);
   });
 }
+
+/**
+ * A free port on 127.0.0.1, for tools that refuse port 0 (systemd-socket-activate): the only place a port is
+ * chosen before it is bound. A clash fails loudly (the tool cannot listen), it does not pass silently.
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

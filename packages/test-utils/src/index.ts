@@ -2,6 +2,7 @@
 export { deferred, once, type Deferred } from './promises.js';
 export {
   closeServer,
+  freePort,
   h2Request,
   listen,
   request,
