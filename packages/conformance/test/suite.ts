@@ -4,11 +4,13 @@ import { setTimeout } from 'node:timers/promises';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
 import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
+import { hostile } from './hostile.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
 
 export function conformance(kind: Kind): void {
+  hostile(kind);
   describe(`${kind}: conformance`, () => {
     let running: Running | undefined;
     let release: Deferred<void>;
