@@ -44,7 +44,10 @@ export interface Lameduck {
   attach(server: AttachableServer): this;
   /** Stops tracking this server. */
   detach(server: AttachableServer): this;
-  /** Tells the manager a request started; a cheap no-op when its server is attached. Adapters call it. */
+  /**
+   * Tells the manager a request arrived, so that a server not attached yet gets attached (adapters
+   * find their server this way). A cheap no-op when its socket is known; nothing is kept per request.
+   */
   trackRequest(req: AnyRequest, res: AnyResponse): void;
   /** The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. */
   readiness(): Promise<PlainResponse>;
@@ -162,16 +165,21 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.detach(server);
       return this;
     },
-    trackRequest(req, res) {
+    trackRequest(req) {
       // Once closed, the tracker is disposed: a stray request must not attach its server again.
-      if (phase.state === 'closed' || isHttp2(req)) return;
-      tracker.track(req as IncomingMessage, res as ServerResponse);
+      if (phase.state === 'closed' || isHttp2(req) || tracker.knows(req as IncomingMessage)) return;
+      tracker.track(req as IncomingMessage);
     },
 
     readiness: () => readiness(view),
     liveness: () => liveness(view),
     reject: rejections.reject,
     intercept(req, res) {
+      // While serving, the whole cost per request: this state check, a socket check and the probe paths.
+      if (phase.state === 'serving') {
+        if (isHttp2(req) || !tracker.knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
+        return answerProbe(req, view);
+      }
       lameduck.trackRequest(req, res);
       const probe = answerProbe(req, view);
       if (probe !== undefined) return probe;

@@ -221,7 +221,9 @@ describe('drain', () => {
     const result = await lameduck.shutdown();
     expect(stateWhenAborted).toBe('draining');
     expect(result).toMatchObject({ graceful: false, forced: true, exitCode: 1, destroyedConnections: 1 });
-    expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/hang', age: expect.any(Number) }]);
+    expect(result.stuckRequests).toEqual([
+      { method: 'GET', url: '/hang', age: expect.any(Number), olderThanShutdown: true },
+    ]);
     expect(result.stuckRequests[0]!.age).toBeGreaterThan(0);
     expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     expect(states).toEqual(['lameduck', 'draining', 'cleanup', 'closed']);
