@@ -122,8 +122,11 @@ function parseLine(text: string): Line | undefined {
 }
 
 /** Runs `node <args>` with `env` added to this process's environment. */
-export function spawnChild(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Child {
-  const child = spawn(process.execPath, args, {
+export function spawnChild(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; node?: string } = {},
+): Child {
+  const child = spawn(options.node ?? process.execPath, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -177,8 +180,8 @@ export function spawnChild(args: string[], options: { cwd?: string; env?: Record
 const FIXTURES = join(__dirname, 'fixtures');
 
 /** Runs `fixtures/<name>.ts` from the TypeScript sources (no build), with `env` added. */
-export function spawnFixture(name: string, env: Record<string, string> = {}): Child {
-  return spawnChild(['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)], { env });
+export function spawnFixture(name: string, env: Record<string, string> = {}, node?: string): Child {
+  return spawnChild(['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)], { env, node });
 }
 
 /** The `listening` event of a fixture: its ports. */
