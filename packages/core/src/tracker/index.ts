@@ -8,7 +8,7 @@ import { closeSessions, createHttp2Listeners, destroySessions, followStreams } f
 import { closeListener, closeListeners, startIdleClosing } from './idle.js';
 import { serverSockets } from './internals.js';
 import { createRequests, inflightCount, inflightRequests } from './requests.js';
-import { createSockets, destroyAll } from './sockets.js';
+import { countLost, createSockets, destroyAll } from './sockets.js';
 import { createTrackerState, kConnection, kOwner, type Tagged } from './state.js';
 import { createUpgradeListeners, openUpgrades } from './upgrades.js';
 
@@ -77,6 +77,10 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
   function settleDrain(): void {
     if (resolveDrained === undefined) return;
     for (const entry of state.servers.values()) if (!entry.closed) return;
+    // A server closes once its sockets are destroyed, which can be before their 'close' events.
+    for (const connection of state.connections) {
+      if (connection.raw.destroyed && connection.pending.length > 0) countLost(state, connection);
+    }
     resolveDrained();
     resolveDrained = undefined;
   }

@@ -88,7 +88,7 @@ export function createSockets(state: TrackerState): Sockets {
  * `connection` closed with requests in flight. The one whose response was being written ended with
  * the socket (the client left, say); those queued behind it never got their turn: lost.
  */
-function countLost(state: TrackerState, connection: Connection): void {
+export function countLost(state: TrackerState, connection: Connection): void {
   if (state.forced) return;
   const writing = connection.http === undefined ? undefined : currentRequest(connection.http);
   for (const { req } of connection.pending) if (req !== writing) state.lost++;
