@@ -19,11 +19,10 @@ const CLOSE_BATCH = 256;
  */
 
 /** While draining: closes the connection if the idleGrace rule says so, or looks again when it will. */
-export function review(state: TrackerState, connection: Connection): void {
-  clearTimeout(connection.timer);
+export function review(state: TrackerState, connection: Connection, time = state.now()): void {
+  if (connection.timer !== undefined) clearTimeout(connection.timer);
   connection.timer = undefined;
   if (!closable(state, connection)) return;
-  const time = state.now();
   const bytes = connection.raw.bytesRead;
   if (bytes !== connection.bytesSeen) {
     connection.bytesSeen = bytes;
@@ -32,8 +31,9 @@ export function review(state: TrackerState, connection: Connection): void {
   const quietEnough = connection.idleSince + state.idleGrace;
   // Node's state unreadable: no cap, and Node decides what is idle (see closeSoon).
   const at = connection.unknown ? quietEnough : Math.min(quietEnough, connection.closeBy);
-  if (at <= time) closeSoon(state, connection);
-  else connection.timer = setTimeout(review, Math.ceil(at - time), state, connection).unref();
+  if (at <= time) {
+    if (!connection.queued) closeSoon(state, connection);
+  } else connection.timer = setTimeout(review, Math.ceil(at - time), state, connection).unref();
 }
 
 /** Whether the idle rule applies to `connection` now: no request in flight, not upgraded, not HTTP/2. */
@@ -54,8 +54,11 @@ export function becameIdle(state: TrackerState, connection: Connection): void {
 
 /** Queues `connection` to be closed with the next batch. */
 function closeSoon(state: TrackerState, connection: Connection): void {
+  connection.queued = true;
   state.closeQueue.push(connection);
-  state.closeBatch ??= setImmediate(closeBatch, state).unref();
+  // Not unref()ed: an unref()ed immediate does not wake a loop waiting for I/O, and the batches then
+  // crawl at the pace of other events. It lives only while connections wait to be closed.
+  state.closeBatch ??= setImmediate(closeBatch, state);
 }
 
 /** Closes the next batch of queued connections that are still idle (a request may have arrived since). */
@@ -64,6 +67,7 @@ function closeBatch(state: TrackerState): void {
   const unknown = new Set<AttachableServer>();
   const time = state.now();
   for (const connection of batch) {
+    connection.queued = false;
     if (!closable(state, connection)) continue;
     if (connection.raw.bytesRead !== connection.bytesSeen && (connection.unknown || time < connection.closeBy)) {
       review(state, connection);
@@ -75,7 +79,8 @@ function closeBatch(state: TrackerState): void {
   // Node knows which of these are between requests; lameduck could not tell.
   for (const server of unknown) if ('closeIdleConnections' in server) server.closeIdleConnections();
   for (const connection of batch) if (connection.unknown && !connection.raw.destroyed) review(state, connection);
-  state.closeBatch = state.closeQueue.length > 0 ? setImmediate(closeBatch, state).unref() : undefined;
+  state.closeBatch = state.closeQueue.length > 0 ? setImmediate(closeBatch, state) : undefined;
+  state.settle();
 }
 
 /** Stops `server` accepting connections, leaving its open sockets to `review()`. */
@@ -110,12 +115,12 @@ export function startIdleClosing(state: TrackerState): void {
     // way, say) from now.
     if (connection.idleSince >= (state.closingSince ?? time)) continue;
     connection.bytesSeen = connection.raw.bytesRead;
-    const active = connection.http === undefined ? undefined : lastActive(connection.http);
-    if (active !== undefined && timers !== undefined) connection.idleSince = time - Math.max(0, timers - active);
+    const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
+    if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
     else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
     else connection.idleSince = time;
   }
-  for (const connection of state.connections) review(state, connection);
+  for (const connection of state.connections) review(state, connection, time);
   const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {
     // Sockets accepted before a late attach, which Node could not list: let Node close the idle ones.

@@ -110,11 +110,12 @@ export function streamRequest(stream: Http2Stream): { method: string; url: strin
 let timeoutKey: symbol | undefined;
 
 /**
- * When `socket` last read or wrote, on the timers' clock (see `timersNow()`), as its keep-alive timer
- * tells; `undefined` when there is no such timer (no response finished on it yet, keepAliveTimeout 0).
+ * When `socket` last read or wrote, on the timers' clock (see `timersNow()`, which answers `undefined`
+ * when Node's state is not to be read), as its keep-alive timer tells; `undefined` when there is no
+ * such timer (no response finished on it yet, keepAliveTimeout 0).
  */
 export function lastActive(socket: Socket): number | undefined {
-  if (!usable()) return undefined;
+  // No usable() here: called for every socket at the drain's start, after timersNow() checked it.
   timeoutKey ??= symbolNamed(socket, 'timeout');
   const timer = timeoutKey === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[timeoutKey];
   const { _idleStart: start, _idleTimeout: timeout } = (timer ?? {}) as {
@@ -127,6 +128,7 @@ export function lastActive(socket: Socket): number | undefined {
 
 /** Now, on the timers' clock: a new timer's start. */
 export function timersNow(): number | undefined {
+  if (!usable()) return undefined;
   const probe = setTimeout(noop, 1);
   clearTimeout(probe);
   const now = (probe as unknown as { _idleStart?: unknown })._idleStart;

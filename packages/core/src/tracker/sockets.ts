@@ -33,6 +33,7 @@ export function createSockets(state: TrackerState): Sockets {
       idleSince: -Infinity,
       bytesSeen: 0,
       closeBy: Infinity,
+      queued: false,
     };
     (raw as Tagged<Socket>)[kConnection] = connection;
     if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;

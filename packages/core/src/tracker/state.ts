@@ -43,6 +43,8 @@ export interface Connection {
   bytesSeen: number;
   /** While draining and idle: closed by then even if bytes keep arriving without completing a request. */
   closeBy: number;
+  /** Waiting in `closeQueue` to be closed. */
+  queued: boolean;
 }
 
 export interface ServerEntry {
@@ -87,6 +89,8 @@ export interface TrackerState {
   /** Idle connections waiting for the next batch to close them, and that batch. */
   readonly closeQueue: Connection[];
   closeBatch: NodeJS.Immediate | undefined;
+  /** Ends the drain if nothing but connections being closed is left (set by the tracker). */
+  settle: () => void;
   /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
   forced: boolean;
 }
@@ -109,6 +113,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     lateSweep: undefined,
     closeQueue: [],
     closeBatch: undefined,
+    settle: () => {},
     forced: false,
   };
 }
