@@ -82,7 +82,10 @@ export interface ShutdownResult {
   forced: boolean;
   /** 0 when graceful, 1 otherwise: what `handleSignals()` exits with by default. */
   exitCode: 0 | 1;
-  /** Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in ms). */
+  /**
+   * Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in
+   * ms; `olderThanShutdown` with the age since the shutdown started for those that arrived before it).
+   */
   stuckRequests: InflightRequest[];
   /** Upgraded connections (WebSockets) still open at the deadline: the upgrade request, and age since it. */
   stuckUpgrades: InflightRequest[];
