@@ -176,8 +176,9 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     reject: rejections.reject,
     intercept(req, res) {
       // While serving, the whole cost per request: this state check, a socket check and the probe paths.
+      // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
       if (phase.state === 'serving') {
-        if (isHttp2(req) || !tracker.knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
+        if (!tracker.knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
         return answerProbe(req, view);
       }
       lameduck.trackRequest(req, res);
