@@ -1,7 +1,7 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild, type Child } from '../../core/test/helpers.js';
+import { spawnChild, type Child } from '@lameduck/test-utils';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 // SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.

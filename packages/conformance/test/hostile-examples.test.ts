@@ -1,6 +1,6 @@
 /** The examples under hostile traffic across a real SIGTERM (issue 8): the exit code and the log are the product. */
 import net from 'node:net';
-import { request, type Child, type Line } from '../../core/test/helpers.js';
+import { request, type Child, type Line } from '@lameduck/test-utils';
 import { listening, startExample, stopExamples } from './example-process.js';
 import { drip, parseResponses, rawClient, type RawClient, type RawResponse } from './raw-http.js';
 

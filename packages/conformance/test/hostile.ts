@@ -6,7 +6,7 @@ import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import fastifyGraceful from '@lameduck/fastify';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
-import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
 import { accepted, drip, rawClient, type RawClient, type RawResponse } from './raw-http.js';
 import { start, type Kind, type Running } from './servers.js';
 

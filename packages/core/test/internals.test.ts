@@ -2,7 +2,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createLameduck } from '@lameduck/core';
-import { deferred, listen, once, request, spawnFixture, type Line } from './helpers.js';
+import { deferred, listen, once, request, type Line } from '@lameduck/test-utils';
+import { spawnFixture } from './helpers.js';
 import { serverSockets, socketRequests, timersNow } from '../src/tracker/internals.js';
 
 /**

@@ -1,5 +1,6 @@
 /** The `http.server.request.start` subscription lives no longer than the servers it serves (issue 8, item 4b). */
-import { spawnFixture, type Child, type Line } from './helpers.js';
+import type { Child, Line } from '@lameduck/test-utils';
+import { spawnFixture } from './helpers.js';
 
 /**
  * Each scenario runs in its own process: `hasSubscribers` is process-wide, and a manager leaked by
