@@ -7,7 +7,15 @@ import fastifyGraceful from '@lameduck/fastify';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
-import { accepted, drip, rawClient, type RawClient, type RawResponse } from './raw-http.js';
+import {
+  accepted,
+  drip,
+  keepAliveClient,
+  rawClient,
+  serverSockets,
+  type RawClient,
+  type RawResponse,
+} from './raw-http.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -54,7 +62,9 @@ export function hostile(kind: Kind): void {
         },
       );
       // Express and Koa attach their server with its first request.
+      const warmUp = serverSockets(running.server);
       await request(running.port, { headers: AUTH, agent: false });
+      await warmUp.closed();
       return running;
     }
     afterEach(async () => {
@@ -249,6 +259,37 @@ export function hostile(kind: Kind): void {
         expect(client.data.endsWith('\r\n\r\n')).toBe(true);
       }
       expect(await done).toMatchObject({ graceful: true, forced: false });
+    });
+
+    test('tracked state returns to its baseline: keep-alive requests, short connections, a vanished client, a WebSocket', async () => {
+      const { port, lameduck, server: httpServer } = await server({});
+      const baseline = lameduck.stats();
+      expect(baseline).toMatchObject({ connections: 0, inflight: 0, upgraded: 0 });
+      const sockets = serverSockets(httpServer);
+      let budget = 400;
+      await Promise.all(
+        Array.from({ length: 4 }, () => keepAliveClient(port, () => budget-- > 0, 'Authorization: yes\r\n')),
+      );
+      for (let index = 0; index < 20; index++) {
+        let first = true;
+        await keepAliveClient(port, () => first && !(first = false), 'Authorization: yes\r\n');
+        const silent = await rawClient(port);
+        silent.socket.end();
+        await silent.closed;
+      }
+      // A client that resets its connection with its request in flight.
+      const vanishing = await rawClient(port);
+      vanishing.socket.write('GET /slow HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\n\r\n');
+      await allArrived.promise;
+      vanishing.socket.resetAndDestroy();
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: AUTH });
+      await once(socket, 'message');
+      expect(lameduck.stats().upgraded).toBe(1);
+      socket.close();
+      await once(socket, 'close');
+      await sockets.closed();
+      // Before the vanished client's handler has finished: its request left with its connection.
+      expect(lameduck.stats()).toEqual(baseline);
     });
 
     if (kind.startsWith('fastify')) fastifyWebSockets(kind);

@@ -223,3 +223,61 @@ export function accepted(server: Server, count: number): Promise<void> {
     server.on('connection', onConnection);
   });
 }
+
+/**
+ * Sends `GET /` one after another on one kept-alive connection while `more()` allows, then closes it;
+ * resolves with how many it sent. Each answer must end in `ok` (the conformance servers' `/`).
+ */
+export async function keepAliveClient(port: number, more: () => boolean, headers = ''): Promise<number> {
+  const ask = `GET / HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n`;
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let sent = 0;
+  let pending = '';
+  let finish!: () => void;
+  let fail!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  socket.on('error', fail);
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    if (!pending.endsWith('\r\n\r\nok')) return;
+    pending = '';
+    if (more()) {
+      sent++;
+      socket.write(ask);
+    } else {
+      finish();
+    }
+  });
+  if (more()) {
+    sent++;
+    socket.write(ask);
+  } else {
+    finish();
+  }
+  await done;
+  socket.end();
+  await new Promise((resolve) => socket.once('close', resolve));
+  return sent;
+}
+
+/**
+ * Counts the connections `server` accepts from now on; `closed()` resolves once every one of them has
+ * closed on the server's side (after every other 'close' listener, lameduck's included, has run).
+ */
+export function serverSockets(server: Server): { closed(): Promise<void> } {
+  let open = 0;
+  let waiter: (() => void) | undefined;
+  server.on('connection', (socket: net.Socket) => {
+    open++;
+    socket.on('close', () => {
+      if (--open === 0) waiter?.();
+    });
+  });
+  return {
+    closed: () => (open === 0 ? Promise.resolve() : new Promise<void>((resolve) => (waiter = resolve))),
+  };
+}

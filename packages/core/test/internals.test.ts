@@ -46,11 +46,7 @@ describe('when Node internals cannot be read', () => {
     const port = await listen(server);
     await request(port, { agent: false });
     const socket = new net.Socket();
-    expect([socketRequests(socket), serverSockets(server), timersNow()]).toEqual([
-      undefined,
-      undefined,
-      undefined,
-    ]);
+    expect([socketRequests(socket), serverSockets(server), timersNow()]).toEqual([undefined, undefined, undefined]);
     server.close();
   });
 
