@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { AttachableServer } from '../types.js';
-import { currentRequest, tlsParent } from './internals.js';
+import { currentRequest, keepAfterResponseTo, tlsParent } from './internals.js';
 import { connectionOf, kConnection, type Connection, type Tagged, type TrackerState } from './state.js';
 
 /** The connection listeners of one tracker (stable functions, so that `detach()` can remove them). */
@@ -49,6 +49,9 @@ export function createSockets(state: TrackerState): Sockets {
     clearTimeout(connection.timer);
     if (connection.upgrade !== undefined) state.upgraded--;
     if (connection.pending.length > 0) countLost(state, connection);
+    // The response it marked will never be written: let go of the mark (and of the hook with the last).
+    if (connection.closerRequest !== undefined) keepAfterResponseTo(connection.closerRequest);
+    connection.closerRequest = undefined;
   }
 
   return {
