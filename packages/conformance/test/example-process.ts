@@ -1,7 +1,7 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild, type Child } from '@lameduck/test-utils';
+import { spawnChild, stopChild, type Child } from '@lameduck/test-utils';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 // SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
@@ -23,11 +23,7 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
 
 /** Kills (SIGKILL) every example a test left running and waits for it: call from afterEach. */
 export async function stopExamples(): Promise<void> {
-  for (const child of children.splice(0)) {
-    const { exitCode, signalCode } = child.process;
-    if (exitCode === null && signalCode === null) child.kill('SIGKILL');
-    await child.exited;
-  }
+  for (const child of children.splice(0)) await stopChild(child);
 }
 
 /** The example's port, from its `listening` line. */
