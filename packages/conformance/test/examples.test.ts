@@ -165,7 +165,9 @@ describe('examples/express', () => {
     expect(((await outcome) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     const forced = await example.log(message('second signal: exiting now without draining'));
     expect(forced).toMatchObject({ level: 'error', signal: 'SIGTERM', inflight: 1 });
-    expect(forced.requests).toEqual([{ method: 'GET', url: '/slow?ms=20000', age: expect.any(Number) }]);
+    expect(forced.requests).toEqual([
+      { method: 'GET', url: '/slow?ms=20000', age: expect.any(Number), olderThanShutdown: true },
+    ]);
     expect(example.logs.filter((line) => line.msg === 'shutdown complete')).toEqual([]);
   });
 

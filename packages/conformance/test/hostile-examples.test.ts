@@ -33,26 +33,23 @@ const summary = (responses: RawResponse[]) =>
 describe.each(['node-http', 'koa'])('examples/%s: pipelining', (name) => {
   // Issue 8, item 1. Today: one 200 with Connection: close, then the socket closes; the log says
   // graceful, requests.completed 1, and the exit code is 0.
-  test.failing(
-    'three pipelined requests across SIGTERM: three 200s in order, only the last closes; exit 0',
-    async () => {
-      const example = startExample(name, LONG);
-      const port = await listening(example);
-      // One write; the server parses all three at once, so the first one's 100 Continue proves all were read.
-      const ask = (expect: string) => `GET /slow?ms=300 HTTP/1.1\r\nHost: localhost\r\n${expect}\r\n`;
-      const client = await sendRead(port, ask('Expect: 100-continue\r\n') + ask('') + ask(''));
-      example.kill('SIGTERM');
-      expect(await client.closed).toBe('end');
-      const done = { status: 200, body: 'done after 300 ms\n' };
-      expect(summary(client.responses())).toEqual([
-        { ...done, connection: 'keep-alive' },
-        { ...done, connection: 'keep-alive' },
-        { ...done, connection: 'close' },
-      ]);
-      expect(await example.exited).toEqual({ code: 0, signal: null });
-      expect(await completed(example)).toMatchObject({ graceful: true, forced: false, requests: { completed: 3 } });
-    },
-  );
+  test('three pipelined requests across SIGTERM: three 200s in order, only the last closes; exit 0', async () => {
+    const example = startExample(name, LONG);
+    const port = await listening(example);
+    // One write; the server parses all three at once, so the first one's 100 Continue proves all were read.
+    const ask = (expect: string) => `GET /slow?ms=300 HTTP/1.1\r\nHost: localhost\r\n${expect}\r\n`;
+    const client = await sendRead(port, ask('Expect: 100-continue\r\n') + ask('') + ask(''));
+    example.kill('SIGTERM');
+    expect(await client.closed).toBe('end');
+    const done = { status: 200, body: 'done after 300 ms\n' };
+    expect(summary(client.responses())).toEqual([
+      { ...done, connection: 'keep-alive' },
+      { ...done, connection: 'keep-alive' },
+      { ...done, connection: 'close' },
+    ]);
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    expect(await completed(example)).toMatchObject({ graceful: true, forced: false, requests: { completed: 3 } });
+  });
 });
 
 describe.each(['express', 'fastify'])('examples/%s: clients that vanish, and a signal storm', (name) => {
@@ -88,34 +85,31 @@ describe.each(['express', 'fastify'])('examples/%s: clients that vanish, and a s
 describe.each(['node-http', 'fastify'])('examples/%s: slow drips', (name) => {
   // Issue 8, item 2. Today: a dripping socket is never quiet for idleGrace, so the drain holds until the
   // deadline (20 s); every dripper outlasts its budget and closes the socket itself.
-  test.failing(
-    '50 sockets dripping a request line across SIGTERM are closed soon after the drain starts; exit 0',
-    async () => {
-      const example = startExample(name, LONG);
-      const port = await listening(example);
-      // The examples' idleGrace is the default 500 ms: a byte every 50 ms keeps each socket busy. After
-      // SIGTERM each may send 60 more bytes (3 s), three times the 2 × idleGrace rule.
-      const drippers = Array.from({ length: 50 }, () =>
-        drip(port, `GET / HTTP/1.1\r\nHost: localhost\r\nX-Drip: ${'a'.repeat(500)}`, 50),
-      );
-      await Promise.all(drippers.map((dripper) => dripper.started));
-      // Accepted in order: once a later connection is answered, the server has accepted every dripper.
-      expect((await request(port, { agent: false })).status).toBe(200);
-      example.kill('SIGTERM');
-      for (const dripper of drippers) dripper.limit(60);
-      const started = await example.log(message('shutdown started: readiness fails now'));
-      expect(started.connections).toBeGreaterThanOrEqual(50);
-      const outcomes = await Promise.all(drippers.map((dripper) => dripper.outcome));
-      expect(await example.exited).toEqual({ code: 0, signal: null });
-      const tally = (outcome: string) => outcomes.filter((seen) => seen === outcome).length;
-      expect({ closed: tally('closed'), outlasted: tally('outlasted'), sent: tally('sent') }).toEqual({
-        closed: 50,
-        outlasted: 0,
-        sent: 0,
-      });
-      expect(await completed(example)).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
-    },
-  );
+  test('50 sockets dripping a request line across SIGTERM are closed soon after the drain starts; exit 0', async () => {
+    const example = startExample(name, LONG);
+    const port = await listening(example);
+    // The examples' idleGrace is the default 500 ms: a byte every 50 ms keeps each socket busy. After
+    // SIGTERM each may send 60 more bytes (3 s), three times the 2 × idleGrace rule.
+    const drippers = Array.from({ length: 50 }, () =>
+      drip(port, `GET / HTTP/1.1\r\nHost: localhost\r\nX-Drip: ${'a'.repeat(500)}`, 50),
+    );
+    await Promise.all(drippers.map((dripper) => dripper.started));
+    // Accepted in order: once a later connection is answered, the server has accepted every dripper.
+    expect((await request(port, { agent: false })).status).toBe(200);
+    example.kill('SIGTERM');
+    for (const dripper of drippers) dripper.limit(60);
+    const started = await example.log(message('shutdown started: readiness fails now'));
+    expect(started.connections).toBeGreaterThanOrEqual(50);
+    const outcomes = await Promise.all(drippers.map((dripper) => dripper.outcome));
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    const tally = (outcome: string) => outcomes.filter((seen) => seen === outcome).length;
+    expect({ closed: tally('closed'), outlasted: tally('outlasted'), sent: tally('sent') }).toEqual({
+      closed: 50,
+      outlasted: 0,
+      sent: 0,
+    });
+    expect(await completed(example)).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+  });
 });
 
 // One example: the flood is the heaviest scenario here, and it exercises the listener and the kernel's

@@ -88,29 +88,26 @@ export function hostile(kind: Kind): void {
 
     // Issue 8, item 1. Today: the first response carries Connection: close and Node ends the socket
     // after it; requests 2 and 3 (their handlers ran) get nothing, and the result says completed 1.
-    test.failing(
-      'pipelining: three requests read before shutdown get three 200s in order; only the last closes',
-      async () => {
-        const { port, lameduck } = await server({}, 3);
-        const client = await rawClient(port);
-        client.socket.write(PIPELINE);
-        await allArrived.promise;
-        const done = lameduck.shutdown();
-        release.resolve();
-        const responses = await client.waitFor(3);
-        expect(await client.closed).toBe('end');
-        expect(summary(responses)).toEqual([
-          { status: 200, body: 'slow done', connection: 'keep-alive' },
-          { status: 200, body: 'slow done', connection: 'keep-alive' },
-          { status: 200, body: 'slow done', connection: 'close' },
-        ]);
-        expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 3 } });
-      },
-    );
+    test('pipelining: three requests read before shutdown get three 200s in order; only the last closes', async () => {
+      const { port, lameduck } = await server({}, 3);
+      const client = await rawClient(port);
+      client.socket.write(PIPELINE);
+      await allArrived.promise;
+      const done = lameduck.shutdown();
+      release.resolve();
+      const responses = await client.waitFor(3);
+      expect(await client.closed).toBe('end');
+      expect(summary(responses)).toEqual([
+        { status: 200, body: 'slow done', connection: 'keep-alive' },
+        { status: 200, body: 'slow done', connection: 'keep-alive' },
+        { status: 200, body: 'slow done', connection: 'close' },
+      ]);
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 3 } });
+    });
 
     // Issue 8, item 1. Whatever the fix, a shutdown that lost a response the server read is not graceful.
     // Today: one response of three arrives and the result says graceful, completed 1.
-    test.failing('pipelining: the result is graceful only if every pipelined request got its response', async () => {
+    test('pipelining: the result is graceful only if every pipelined request got its response', async () => {
       const { port, lameduck } = await server({}, 3);
       const client = await rawClient(port);
       client.socket.write(PIPELINE);
@@ -128,7 +125,7 @@ export function hostile(kind: Kind): void {
 
     // Issue 8, item 2. Today: a socket that keeps sending bytes is never quiet for idleGrace, so each
     // one holds the drain until the deadline (20 s here); every dripper outlasts its budget.
-    test.failing('slow drip: sockets dripping a request line are closed soon after the drain starts', async () => {
+    test('slow drip: sockets dripping a request line are closed soon after the drain starts', async () => {
       const { port, lameduck, server: httpServer } = await server({ idleGrace: DRIP_IDLE_GRACE });
       const all = accepted(httpServer, DRIPPERS);
       const drippers = Array.from({ length: DRIPPERS }, () => drip(port, NEVER_ENDING, DRIP_EVERY));
@@ -320,7 +317,7 @@ function fastifyWebSockets(kind: Kind): void {
   }
 
   // Today: the deadline reports it twice, as a stuck GET /ws request and as a destroyed upgrade.
-  test.failing('@fastify/websocket: a WebSocket open at the deadline is reported once, as an upgrade', async () => {
+  test('@fastify/websocket: a WebSocket open at the deadline is reported once, as an upgrade', async () => {
     const { app, port } = await websocketApp({ timeout: 800, cleanupReserve: 300 });
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     socket.on('error', () => {});

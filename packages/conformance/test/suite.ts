@@ -211,7 +211,9 @@ export function conformance(kind: Kind): void {
       await arrived.promise;
       const result = await lameduck.shutdown();
       expect(result).toMatchObject({ forced: true, graceful: false, exitCode: 1 });
-      expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/slow?never', age: expect.any(Number) }]);
+      expect(result.stuckRequests).toEqual([
+        { method: 'GET', url: '/slow?never', age: expect.any(Number), olderThanShutdown: true },
+      ]);
       expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     });
   });

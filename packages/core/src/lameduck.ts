@@ -46,7 +46,10 @@ export interface Lameduck {
   attach(server: AttachableServer): this;
   /** Stops tracking this server. */
   detach(server: AttachableServer): this;
-  /** Tells the manager a request started; a cheap no-op when its server is attached. Adapters call it. */
+  /**
+   * Tells the manager a request arrived, so that a server not attached yet gets attached (adapters
+   * find their server this way). A cheap no-op when its socket is known; nothing is kept per request.
+   */
   trackRequest(req: AnyRequest, res: AnyResponse): void;
   /**
    * The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. Pass
@@ -184,16 +187,22 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.detach(server);
       return this;
     },
-    trackRequest(req, res) {
+    trackRequest(req) {
       // Once closed, the tracker is disposed: a stray request must not attach its server again.
-      if (phase.state === 'closed' || isHttp2(req)) return;
-      tracker.track(req as IncomingMessage, res as ServerResponse);
+      if (phase.state === 'closed' || isHttp2(req) || tracker.knows(req as IncomingMessage)) return;
+      tracker.track(req as IncomingMessage);
     },
 
     readiness: (req) => readiness(view, req),
     liveness: () => liveness(view),
     reject: rejections.reject,
     intercept(req, res) {
+      // While serving, the whole cost per request: this state check, a socket check and the probe paths.
+      // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
+      if (phase.state === 'serving') {
+        if (!tracker.knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
+        return answerProbe(req, view);
+      }
       lameduck.trackRequest(req, res);
       const probe = answerProbe(req, view);
       if (probe !== undefined) return probe;

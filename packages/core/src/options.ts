@@ -60,8 +60,10 @@ export interface LameduckOptions {
    */
   hookTimeout?: number;
   /**
-   * While draining, a keep-alive socket with no request in flight is closed once it has been
-   * quiet this long. The grace avoids the race in which a client sends its next request on a reused
+   * While draining, a socket with no request in flight is closed once it has been quiet (no byte
+   * received) this long, and at the latest twice this long after the drain started or its last
+   * response ended, even if bytes keep arriving without completing a request (a slowloris, a very
+   * slow client). The grace avoids the race in which a client sends its next request on a reused
    * socket at the moment the server closes it.
    * @default 500
    * @example createLameduck({ idleGrace: 250 })

@@ -205,7 +205,8 @@ function buildResult(
   hookFailures: HookFailure[],
   { started, drainStarted, cleanupStarted, finished }: Times,
 ): ShutdownResult {
-  const graceful = !forced && hookFailures.length === 0;
+  const lost = tracker.lost();
+  const graceful = !forced && lost === 0 && hookFailures.length === 0;
   return {
     reason: phase.reason,
     graceful,
@@ -216,7 +217,7 @@ function buildResult(
     destroyedConnections: destroyed,
     abandonedTasks,
     hookFailures,
-    requests: { completed: tracker.completedWhileClosing(), rejected: rejections.count() },
+    requests: { completed: tracker.completedWhileClosing(), rejected: rejections.count(), lost },
     durations: {
       lameDuck: Math.round(drainStarted - started),
       drain: Math.round(cleanupStarted - drainStarted),

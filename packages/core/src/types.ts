@@ -28,8 +28,14 @@ export type AnyResponse = ServerResponse | Http2ServerResponse;
 export interface InflightRequest {
   method: string;
   url: string;
-  /** Milliseconds since the request's headers arrived. */
+  /**
+   * Milliseconds since the request's headers arrived. For a request that arrived before the shutdown
+   * started (lameduck keeps nothing per request while serving), the milliseconds since the shutdown
+   * started: a lower bound, flagged by `olderThanShutdown`.
+   */
   age: number;
+  /** Present (true) when the request arrived before the shutdown started and `age` counts from the shutdown. */
+  olderThanShutdown?: true;
 }
 
 /** A response lameduck wants sent: the adapters write it in their framework's own idiom. */
@@ -70,13 +76,16 @@ export interface HookFailure {
 export interface ShutdownResult {
   /** What started it: a signal name, `uncaughtException`, or the reason passed to `shutdown()`. */
   reason: string;
-  /** Drained in time and every hook succeeded. */
+  /** Drained in time, no response was lost (`requests.lost` is 0) and every hook succeeded. */
   graceful: boolean;
   /** The drain deadline was reached and what was left was destroyed. */
   forced: boolean;
   /** 0 when graceful, 1 otherwise: what `handleSignals()` exits with by default. */
   exitCode: 0 | 1;
-  /** Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in ms). */
+  /**
+   * Requests (and HTTP/2 streams) still in flight when the deadline forced them (method, url, age in
+   * ms; `olderThanShutdown` with the age since the shutdown started for those that arrived before it).
+   */
   stuckRequests: InflightRequest[];
   /** Upgraded connections (WebSockets) still open at the deadline: the upgrade request, and age since it. */
   stuckUpgrades: InflightRequest[];
@@ -86,8 +95,13 @@ export interface ShutdownResult {
   abandonedTasks: number;
   /** Cleanup hooks that threw, rejected, ran out of time or were never started. */
   hookFailures: HookFailure[];
-  /** Requests completed after shutdown started, and requests answered 503 because the listener had closed. */
-  requests: { completed: number; rejected: number };
+  /**
+   * Requests completed after shutdown started; requests answered 503 because the listener had closed;
+   * and requests the server read whose response was never written because their connection closed
+   * first (a pipelined request behind one that closed the connection, say): any makes the result not
+   * graceful. Pipelined requests queued before the shutdown are counted once their turn comes.
+   */
+  requests: { completed: number; rejected: number; lost: number };
   /** Milliseconds spent in each phase, and in all. */
   durations: { lameDuck: number; drain: number; cleanup: number; total: number };
 }

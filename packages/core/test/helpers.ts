@@ -11,8 +11,8 @@ export const TLS = {
 const FIXTURES = join(__dirname, 'fixtures');
 
 /** Runs `fixtures/<name>.ts` from the TypeScript sources (no build), with `env` added. */
-export function spawnFixture(name: string, env: Record<string, string> = {}): Child {
-  return spawnChild(['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)], { env });
+export function spawnFixture(name: string, env: Record<string, string> = {}, node?: string): Child {
+  return spawnChild(['--conditions=@lameduck/source', '--import', 'tsx', join(FIXTURES, `${name}.ts`)], { env, node });
 }
 
 /** The `listening` event of a fixture: its ports. */

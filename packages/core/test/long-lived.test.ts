@@ -155,7 +155,9 @@ describe('server-sent events', () => {
     await events.first;
     const result = await lameduck.shutdown();
     expect((await events.done).error).toMatchObject({ code: 'ECONNRESET' });
-    expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/forever', age: expect.any(Number) }]);
+    expect(result.stuckRequests).toEqual([
+      { method: 'GET', url: '/forever', age: expect.any(Number), olderThanShutdown: true },
+    ]);
     expect(result.forced).toBe(true);
   });
 });
@@ -243,7 +245,9 @@ describe('HTTP/2', () => {
     await arrived.promise;
     const result = await lameduck.shutdown();
     expect(result).toMatchObject({ forced: true });
-    expect(result.stuckRequests).toEqual([{ method: 'GET', url: '/slow', age: expect.any(Number) }]);
+    expect(result.stuckRequests).toEqual([
+      { method: 'GET', url: '/slow', age: expect.any(Number), olderThanShutdown: true },
+    ]);
     expect(await hung).toBeDefined();
     session.destroy();
   });

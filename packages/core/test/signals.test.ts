@@ -64,7 +64,9 @@ describe('signal handling', () => {
     expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     const forced = await child.log(message('second signal: exiting now without draining'));
     expect(forced).toMatchObject({ level: 'error', signal: 'SIGTERM', inflight: 1 });
-    expect(forced.requests).toEqual([{ method: 'GET', url: '/hang', age: expect.any(Number) }]);
+    expect(forced.requests).toEqual([
+      { method: 'GET', url: '/hang', age: expect.any(Number), olderThanShutdown: true },
+    ]);
     expect(child.events.find((line) => line.event === 'result')).toBeUndefined();
   });
 

@@ -25,6 +25,8 @@ export interface Ending {
 export interface SpawnOptions {
   /** The program to run, `node` (this one) by default: `systemd-socket-activate`, `tini`… */
   command?: string;
+  /** The node binary to run; this process's by default. */
+  node?: string;
   cwd?: string;
   /** Added to this process's environment. */
   env?: Record<string, string>;
@@ -74,7 +76,7 @@ function parseLine(text: string): Line | undefined {
 /** Runs `node <args>`. */
 export function spawnChild(args: string[], options: SpawnOptions = {}): Child {
   const clock = options.clock ?? (() => performance.now());
-  const child = spawn(options.command ?? process.execPath, args, {
+  const child = spawn(options.command ?? options.node ?? process.execPath, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],

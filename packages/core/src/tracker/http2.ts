@@ -1,13 +1,23 @@
-/** HTTP/2: sessions (GOAWAY when the drain starts, destroyed at the deadline) and the streams in flight on them. */
+/** HTTP/2: sessions (GOAWAY when the drain starts, destroyed at the deadline) and, from the shutdown's start, the streams in flight on them. */
 import type { Http2Session, Http2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { AttachableServer } from '../types.js';
-import { connectionOf, type TrackerState } from './state.js';
+import { sessionStreams, streamRequest } from './internals.js';
+import { connectionOf, type Started, type TrackerState } from './state.js';
 
 /** The HTTP/2 listeners of one tracker (stable functions, so that `detach()` can remove them). */
 export interface Http2Listeners {
   onSession(this: AttachableServer, session: Http2Session): void;
   onStream(this: AttachableServer, stream: Http2Stream, headers: IncomingHttpHeaders): void;
+}
+
+/** Follows `stream` until it closes; counted as completed then. */
+function follow(state: TrackerState, stream: Http2Stream, started: Started): void {
+  if (state.streams.has(stream) || stream.closed) return;
+  state.streams.set(stream, started);
+  stream.once('close', () => {
+    if (state.streams.delete(stream)) state.completed++;
+  });
 }
 
 export function createHttp2Listeners(state: TrackerState): Http2Listeners {
@@ -22,14 +32,38 @@ export function createHttp2Listeners(state: TrackerState): Http2Listeners {
       if (state.draining) session.close();
     },
     onStream(stream, headers) {
-      const method = headers[':method'] ?? 'GET';
-      const url = headers[':path'] ?? '';
-      state.streams.set(stream, { method, url, age: 0, started: state.now() });
-      stream.once('close', () => {
-        if (state.streams.delete(stream) && state.closing) state.completed++;
-      });
+      // Nothing per stream while serving: the shutdown finds those in flight (followStreams).
+      if (state.closingSince === undefined) return;
+      follow(state, stream, { method: headers[':method'] ?? 'GET', url: headers[':path'] ?? '', started: state.now() });
     },
   };
+}
+
+/**
+ * Shutdown has started: follows the streams open on every session. Their method and path are known
+ * through the compatibility API; a stream of the core API started before the shutdown is reported
+ * as `UNKNOWN` (Node keeps its headers nowhere). Should Node's session state be unreadable, the
+ * streams are not counted; GOAWAY and the server's close still wait for them.
+ */
+export function followStreams(state: TrackerState): void {
+  for (const session of state.sessions) {
+    for (const stream of sessionStreams(session) ?? []) {
+      const request = streamRequest(stream) ?? { method: 'UNKNOWN', url: '' };
+      follow(state, stream, { ...request, started: undefined });
+    }
+  }
+}
+
+/** The streams in flight: followed since the shutdown, or as the sessions say now while serving. */
+export function inflightStreams(state: TrackerState): Started[] {
+  if (state.closingSince !== undefined) return [...state.streams.values()];
+  const streams: Started[] = [];
+  for (const session of state.sessions) {
+    for (const stream of sessionStreams(session) ?? []) {
+      streams.push({ ...(streamRequest(stream) ?? { method: 'UNKNOWN', url: '' }), started: undefined });
+    }
+  }
+  return streams;
 }
 
 /** GOAWAY: the client opens no new stream here; the streams in flight finish. */

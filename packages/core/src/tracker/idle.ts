@@ -1,37 +1,86 @@
-/** Idle closing during a drain: listeners closed without Node's instant purge, sockets closed once quiet for `idleGrace`. */
+/** Idle closing during a drain: listeners closed without Node's instant purge, sockets closed once quiet (the idleGrace rule), in batches. */
 import type { AttachableServer } from '../types.js';
+import { lastActive, timersNow } from './internals.js';
 import { destroyConnection } from './sockets.js';
 import type { Connection, TrackerState } from './state.js';
 
 const noop = (): void => {};
+/** Sockets destroyed per turn of the event loop, so that 10,000 idle ones do not stall it. */
+const CLOSE_BATCH = 256;
 
-/** While draining: close the connection once it has been quiet for `idleGrace`, or look again then. */
-export function review(state: TrackerState, connection: Connection): void {
-  clearTimeout(connection.timer);
+/*
+ * The idleGrace rule. While draining, a connection with no request in flight is closed once it has been
+ * quiet (no byte received) for idleGrace, and at the latest 2 × idleGrace after it became idle or the
+ * drain started, whichever is later, even if bytes keep arriving: a request whose headers have not
+ * completed by then (a slowloris, a very slow client) is not waited for. A request whose headers do
+ * complete is served (or gets the 503) as any other, and its connection closes after the response.
+ * "Quiet" for a socket idle before the shutdown is read from Node's keep-alive timer (see internals.ts);
+ * when that cannot be read it counts from the drain's start.
+ */
+
+/** While draining: closes the connection if the idleGrace rule says so, or looks again when it will. */
+export function review(state: TrackerState, connection: Connection, time = state.now()): void {
+  if (connection.timer !== undefined) clearTimeout(connection.timer);
   connection.timer = undefined;
-  if (connection.active > 0 || connection.raw.destroyed) return;
-  if (connection.upgrade !== undefined || connection.session !== undefined) return;
-  if (connection.http === undefined && state.unlinked.has(connection.server)) return;
-  const time = state.now();
+  if (!closable(state, connection)) return;
   const bytes = connection.raw.bytesRead;
   if (bytes !== connection.bytesSeen) {
     connection.bytesSeen = bytes;
     connection.idleSince = time;
   }
-  const wait = connection.idleSince + state.idleGrace - time;
-  if (wait <= 0) {
-    destroyConnection(connection);
-  } else {
-    connection.timer = setTimeout(review, Math.ceil(wait), state, connection).unref();
-  }
+  const quietEnough = connection.idleSince + state.idleGrace;
+  // Node's state unreadable: no cap, and Node decides what is idle (see closeSoon).
+  const at = connection.unknown ? quietEnough : Math.min(quietEnough, connection.closeBy);
+  if (at <= time) {
+    if (!connection.queued) closeSoon(state, connection);
+  } else connection.timer = setTimeout(review, Math.ceil(at - time), state, connection).unref();
 }
 
-/** A response on `connection` has ended: it is idle from now, and reviewed if the drain has started. */
-export function responseEnded(state: TrackerState, connection: Connection): void {
-  connection.active--;
-  connection.idleSince = state.now();
+/** Whether the idle rule applies to `connection` now: no request in flight, not upgraded, not HTTP/2. */
+function closable(state: TrackerState, connection: Connection): boolean {
+  if (connection.raw.destroyed || connection.pending.length > 0) return false;
+  if (connection.upgrade !== undefined || connection.session !== undefined) return false;
+  return connection.http !== undefined || !state.unlinked.has(connection.server);
+}
+
+/** The last request in flight on `connection` was answered: it is idle from now. */
+export function becameIdle(state: TrackerState, connection: Connection): void {
+  const time = state.now();
+  connection.idleSince = time;
   connection.bytesSeen = connection.raw.bytesRead;
-  if (state.draining && connection.active === 0) review(state, connection);
+  connection.closeBy = time + 2 * state.idleGrace;
+  if (state.draining) review(state, connection);
+}
+
+/** Queues `connection` to be closed with the next batch. */
+function closeSoon(state: TrackerState, connection: Connection): void {
+  connection.queued = true;
+  state.closeQueue.push(connection);
+  // Not unref()ed: an unref()ed immediate does not wake a loop waiting for I/O, and the batches then
+  // crawl at the pace of other events. It lives only while connections wait to be closed.
+  state.closeBatch ??= setImmediate(closeBatch, state);
+}
+
+/** Closes the next batch of queued connections that are still idle (a request may have arrived since). */
+function closeBatch(state: TrackerState): void {
+  const batch = state.closeQueue.splice(0, CLOSE_BATCH);
+  const unknown = new Set<AttachableServer>();
+  const time = state.now();
+  for (const connection of batch) {
+    connection.queued = false;
+    if (!closable(state, connection)) continue;
+    if (connection.raw.bytesRead !== connection.bytesSeen && (connection.unknown || time < connection.closeBy)) {
+      review(state, connection);
+      continue;
+    }
+    if (connection.unknown) unknown.add(connection.server);
+    else destroyConnection(connection);
+  }
+  // Node knows which of these are between requests; lameduck could not tell.
+  for (const server of unknown) if ('closeIdleConnections' in server) server.closeIdleConnections();
+  for (const connection of batch) if (connection.unknown && !connection.raw.destroyed) review(state, connection);
+  state.closeBatch = state.closeQueue.length > 0 ? setImmediate(closeBatch, state) : undefined;
+  state.settle();
 }
 
 /** Stops `server` accepting connections, leaving its open sockets to `review()`. */
@@ -55,12 +104,26 @@ export function closeListeners(state: TrackerState): void {
   for (const server of state.servers.keys()) closeListener(server);
 }
 
-/** From the drain's start: reviews every connection, and sweeps the sockets a late attach missed. */
+/** From the drain's start: when each idle connection went quiet, then the idleGrace rule for every connection. */
 export function startIdleClosing(state: TrackerState): void {
-  for (const connection of state.connections) review(state, connection);
-  const late = [...state.servers].filter(([, entry]) => entry.late).map(([server]) => server);
+  const time = state.now();
+  const timers = timersNow();
+  for (const connection of state.connections) {
+    connection.closeBy = time + 2 * state.idleGrace;
+    // Idle since during the lame-duck phase: known (review() sees bytes since). Otherwise from Node's
+    // keep-alive timer, or since it connected if it never sent a byte; else (part of a request on its
+    // way, say) from now.
+    if (connection.idleSince >= (state.closingSince ?? time)) continue;
+    connection.bytesSeen = connection.raw.bytesRead;
+    const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
+    if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
+    else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
+    else connection.idleSince = time;
+  }
+  for (const connection of state.connections) review(state, connection, time);
+  const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {
-    // Sockets accepted before a late attach are unknown to us: let Node close the idle ones.
+    // Sockets accepted before a late attach, which Node could not list: let Node close the idle ones.
     state.lateSweep = setTimeout(() => {
       for (const server of late) if ('closeIdleConnections' in server) server.closeIdleConnections();
     }, state.idleGrace).unref();

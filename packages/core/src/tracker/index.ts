@@ -1,29 +1,38 @@
 /** The tracker a manager drives: attaches servers and wires sockets, idle closing, HTTP/2, upgrades and requests. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { Server as TlsServer } from 'node:tls';
 import type { Clock } from '../deadline.js';
 import { createError } from '../errors.js';
 import type { AttachableServer, InflightRequest, PlainResponse } from '../types.js';
-import { closeSessions, createHttp2Listeners, destroySessions } from './http2.js';
+import { closeSessions, createHttp2Listeners, destroySessions, followStreams } from './http2.js';
 import { closeListener, closeListeners, startIdleClosing } from './idle.js';
-import { createRequests, inflightRequests, markClosing } from './requests.js';
-import { createSockets, destroyAll } from './sockets.js';
-import { createTrackerState, kOwner, type Tagged } from './state.js';
+import { serverSockets } from './internals.js';
+import { createRequests, inflightCount, inflightRequests } from './requests.js';
+import { countLost, createSockets, destroyAll } from './sockets.js';
+import { createTrackerState, kConnection, kOwner, type ServerEntry, type Tagged } from './state.js';
 import { createUpgradeListeners, openUpgrades } from './upgrades.js';
 
 /** The internal tracker a manager drives; not part of the public API. */
 export interface Tracker {
   attach(server: AttachableServer): void;
   detach(server: AttachableServer): void;
-  /** Tracks a request the channel did not see (its server was not attached yet). Cheap no-op otherwise. */
-  track(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * True when `req` arrived on a socket this tracker knows: the one check per request while serving.
+   * Otherwise `track()` it (its server was attached late, or not at all yet).
+   */
+  knows(req: IncomingMessage): boolean;
+  /** Adopts the socket of a request `knows()` did not, attaching its server if need be. */
+  track(req: IncomingMessage): void;
   /** Connections handed over by an `upgrade` and still open. */
   readonly upgradedCount: () => number;
   readonly servers: () => AttachableServer[];
   readonly inflightCount: () => number;
   readonly connectionCount: () => number;
   readonly inflight: () => InflightRequest[];
-  /** Responses from now on (and those whose headers are not sent yet) carry `Connection: close`. */
+  /**
+   * Shutdown has started: learns what is in flight, lets the last response on each connection close
+   * it (`Connection: close`), and follows requests until `dispose()`.
+   */
   markClosing(): void;
   /** Closes the listeners and every socket once idle; resolves when every server has closed. */
   drain(): Promise<void>;
@@ -34,7 +43,9 @@ export interface Tracker {
   force(): { stuck: InflightRequest[]; upgrades: InflightRequest[]; destroyed: number };
   /** Requests that completed after `markClosing()`. */
   readonly completedWhileClosing: () => number;
-  /** Stops listening to the request channel and clears every timer. */
+  /** Requests read whose response was never written (their connection closed first). */
+  readonly lost: () => number;
+  /** Stops following requests and clears every timer. */
   dispose(): void;
 }
 
@@ -55,6 +66,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
   const upgrades = createUpgradeListeners(state, refuseUpgrade);
   const requests = createRequests(state, sockets, (server) => tracker.attach(server));
   let resolveDrained: (() => void) | undefined;
+  state.settle = () => settleDrain();
 
   function onServerClose(this: AttachableServer): void {
     const entry = state.servers.get(this);
@@ -63,11 +75,37 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     settleDrain();
   }
 
+  /**
+   * A server is done once closed, or once all that is left of it is idle connections being closed:
+   * their closing needs nothing more from the drain, and an exiting process lets the kernel close
+   * them, which is much faster than one destroy() at a time (10,000 idle sockets take hundreds of ms).
+   */
+  function done(server: AttachableServer, entry: ServerEntry): boolean {
+    if (entry.closed) return true;
+    if (entry.unadopted || server.listening) return false;
+    for (const connection of state.connections) {
+      if (connection.server === server && !connection.queued && !connection.raw.destroyed) return false;
+    }
+    return true;
+  }
+
   function settleDrain(): void {
     if (resolveDrained === undefined) return;
-    for (const entry of state.servers.values()) if (!entry.closed) return;
+    for (const [server, entry] of state.servers) if (!done(server, entry)) return;
+    // A server closes once its sockets are destroyed, which can be before their 'close' events.
+    for (const connection of state.connections) {
+      if (connection.raw.destroyed && connection.pending.length > 0) countLost(state, connection);
+    }
     resolveDrained();
     resolveDrained = undefined;
+  }
+
+  /** A server attached while listening: adopts the sockets Node lists for it. */
+  function adoptExisting(server: AttachableServer): boolean {
+    const existing = serverSockets(server as HttpServer);
+    if (existing === undefined) return false;
+    for (const socket of existing) sockets.adopt(socket, server);
+    return true;
   }
 
   const tracker: Tracker = {
@@ -82,7 +120,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
         );
       }
       tagged[kOwner] = state.owner;
-      state.servers.set(server, { late: server.listening, closed: false });
+      const entry = { unadopted: false, closed: false };
+      state.servers.set(server, entry);
       // First: an HTTP/2 server creates its session in its own connection listener.
       server.prependListener('connection', sockets.onConnection);
       if (server instanceof TlsServer) server.prependListener('secureConnection', sockets.onSecureConnection);
@@ -91,7 +130,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
       server.on('stream', http2.onStream);
       server.on('newListener', upgrades.onNewListener);
       if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', upgrades.onUpgrade);
-      requests.subscribe();
+      if (server.listening) entry.unadopted = !adoptExisting(server);
       if (state.draining) closeListener(server);
     },
     detach(server) {
@@ -105,17 +144,26 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
       server.off('newListener', upgrades.onNewListener);
       server.off('upgrade', upgrades.onUpgrade);
       sockets.forget(server);
+      if (state.servers.size === 0) requests.stop();
       settleDrain();
     },
-    track: requests.track,
+    knows(req) {
+      const connection = (req.socket as Tagged<typeof req.socket> | null)?.[kConnection];
+      return connection !== undefined && connection.owner === state.owner;
+    },
+    track: (req) => requests.track(req),
 
     servers: () => [...state.servers.keys()],
     upgradedCount: () => state.upgraded,
-    inflightCount: () => state.inflight.size + state.streams.size,
+    inflightCount: () => inflightCount(state),
     connectionCount: () => state.connections.size,
     inflight: () => inflightRequests(state),
     completedWhileClosing: () => state.completed,
-    markClosing: () => markClosing(state),
+    lost: () => state.lost,
+    markClosing() {
+      requests.start();
+      followStreams(state);
+    },
 
     drain() {
       state.draining = true;
@@ -129,14 +177,16 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
       return drained;
     },
     force() {
+      state.forced = true;
       const stuck = inflightRequests(state);
       const upgraded = openUpgrades(state);
       destroySessions(state);
       return { stuck, upgrades: upgraded, destroyed: destroyAll(state) };
     },
     dispose() {
-      requests.unsubscribe();
+      requests.stop();
       clearTimeout(state.lateSweep);
+      // The close batches run on: the drain may have ended with idle connections still being closed.
       for (const connection of state.connections) clearTimeout(connection.timer);
     },
   };

@@ -1,48 +1,112 @@
-/** HTTP/1 requests in flight: seen through Node's request channel (or `track()`), marked to close, counted when done. */
+/** HTTP/1 requests in flight: nothing while serving; from the shutdown's start, Node's per-socket state, then its request channels. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { isHttp2 } from '../responses.js';
 import type { AttachableServer, InflightRequest } from '../types.js';
-import { responseEnded } from './idle.js';
+import { inflightStreams } from './http2.js';
+import { becameIdle } from './idle.js';
+import { closeAfterResponseTo, keepAfterResponseTo, socketRequests, type SocketRequests } from './internals.js';
 import type { Sockets } from './sockets.js';
-import { connectionOf, toInflight, type Connection, type TrackerState } from './state.js';
+import { connectionOf, toInflight, type Connection, type Pending, type TrackerState } from './state.js';
 
 const REQUEST_START = 'http.server.request.start';
+const RESPONSE_FINISH = 'http.server.response.finish';
+
+/** What Node publishes on both channels. */
+interface ChannelMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+  socket: Socket;
+  server: AttachableServer;
+}
 
 /** The request tracking of one tracker. */
 export interface Requests {
-  /** Listens to Node's request channel (once). */
-  subscribe(): void;
-  unsubscribe(): void;
-  /** Tracks a request the channel did not see (its server was not attached yet). Cheap no-op otherwise. */
-  track(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Shutdown has started: learns what each connection has in flight, lets the last response queued on
+   * each close it, and follows Node's request channels until `stop()`.
+   */
+  start(): void;
+  /** Stops following the channels and lets go of every response it marked. */
+  stop(): void;
+  /** A request on a socket this tracker does not know: adopts the socket, attaching its server if need be. */
+  track(req: IncomingMessage): void;
 }
 
-/**
- * Node then writes `Connection: close` and ends the socket after the response. No header is set:
- * a framework that clears headers on its error path (Koa) would remove it, and once Node has seen
- * the Connection header removed it writes none at all.
- */
-function markClose(response: ServerResponse): void {
-  if (response.headersSent || isHttp2(response.req)) return;
-  response.shouldKeepAlive = false;
+/** The requests in flight on `connection`: as followed since the shutdown, or as Node says now while serving. */
+function pendingOf(state: TrackerState, connection: Connection): Pending[] {
+  if (state.closingSince !== undefined) return connection.pending;
+  if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return [];
+  const known = socketRequests(connection.http);
+  return known === undefined ? [] : pendingFrom(known);
 }
 
-/** Shutdown has started: responses from now on (and those whose headers are not sent yet) close their connection. */
-export function markClosing(state: TrackerState): void {
-  state.closing = true;
-  for (const response of state.inflight.keys()) markClose(response);
+/** The requests in flight on a socket, from what Node says about it. */
+function pendingFrom({ response, last }: SocketRequests): Pending[] {
+  if (response === undefined) return [];
+  const pending: Pending[] = [{ req: response.req, started: undefined }];
+  // Requests queued between the two are in a private array of Node's; they show up as their turn comes.
+  if (last !== undefined && last !== response.req) pending.push({ req: last, started: undefined });
+  return pending;
+}
+
+/** How many requests and HTTP/2 streams are in flight (pipelined requests queued before the shutdown may be missing). */
+export function inflightCount(state: TrackerState): number {
+  let count = inflightStreams(state).length;
+  for (const connection of state.connections) count += pendingOf(state, connection).length;
+  return count;
 }
 
 /** Every request and HTTP/2 stream in flight, with its age now. */
 export function inflightRequests(state: TrackerState): InflightRequest[] {
   const time = state.now();
-  const requests = [...state.inflight].map(([response, started]) =>
-    toInflight({ method: response.req.method ?? 'GET', url: response.req.url ?? '', age: 0, started }, time),
-  );
-  const streams = [...state.streams.values()].map((stream) => toInflight(stream, time));
-  return [...requests, ...streams];
+  const requests: InflightRequest[] = [];
+  for (const connection of state.connections) {
+    for (const { req, started } of pendingOf(state, connection)) {
+      requests.push(toInflight(state, { method: req.method ?? 'GET', url: req.url ?? '', started }, time));
+    }
+  }
+  for (const stream of inflightStreams(state)) requests.push(toInflight(state, stream, time));
+  return requests;
+}
+
+/** Lets go of what `connection` marked to close it (a later request arrived: it is now the last). */
+function unmark(connection: Connection): void {
+  const { closer, closerRequest } = connection;
+  // Only a response lameduck set to close (it was keep-alive), and only while its head is unsent.
+  if (closer !== undefined && !closer.headersSent) closer.shouldKeepAlive = true;
+  if (closerRequest !== undefined) keepAfterResponseTo(closerRequest);
+  connection.closer = undefined;
+  connection.closerRequest = undefined;
+}
+
+/**
+ * Node writes `Connection: close` with `response` and ends the socket after it. No header is set: a
+ * framework that clears headers on its error path (Koa) would remove it, and once Node has seen the
+ * Connection header removed it writes none at all. Only the last response queued on a socket may be
+ * marked: Node ends the socket after the marked one and drops the responses queued behind it.
+ */
+function markLast(connection: Connection, response: ServerResponse): void {
+  if (response.headersSent || !response.shouldKeepAlive) return;
+  response.shouldKeepAlive = false;
+  connection.closer = response;
+}
+
+/** Shutdown has started: what `connection` has in flight, and its last response marked to close it. */
+function learn(connection: Connection): void {
+  if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return;
+  const known = socketRequests(connection.http);
+  if (known === undefined) {
+    // Node's state is unreadable: busy until quiet for idleGrace (see idle.ts); the deadline bounds it.
+    connection.unknown = true;
+    return;
+  }
+  connection.pending = pendingFrom(known);
+  const last = connection.pending.at(-1);
+  if (last === undefined) return;
+  const { response } = known;
+  if (response !== undefined && response.req === last.req) markLast(connection, response);
+  else if (closeAfterResponseTo(last.req)) connection.closerRequest = last.req;
 }
 
 /** `attach` attaches a server first seen through one of its requests. */
@@ -51,60 +115,68 @@ export function createRequests(
   sockets: Sockets,
   attach: (server: AttachableServer) => void,
 ): Requests {
-  let subscribed = false;
+  let following = false;
 
-  function start(response: ServerResponse, connection: Connection): void {
-    connection.active++;
-    state.inflight.set(response, state.now());
-    response.on('close', onResponseClose);
-    if (state.closing) markClose(response);
-  }
-
-  function onResponseClose(this: ServerResponse): void {
-    if (!state.inflight.delete(this)) return;
-    if (state.closing) state.completed++;
-    const connection = connectionOf(state, this.req.socket);
-    if (connection !== undefined) responseEnded(state, connection);
+  function connectionFor({ socket, server }: ChannelMessage): Connection | undefined {
+    const connection = connectionOf(state, socket);
+    if (connection !== undefined || !state.servers.has(server)) return connection;
+    return sockets.adopt(socket, server);
   }
 
   function onRequestStart(message: unknown): void {
-    const { response, socket, server } = message as {
-      response: ServerResponse;
-      socket: Socket;
-      server: AttachableServer;
-    };
-    let connection = connectionOf(state, socket);
-    if (connection === undefined) {
-      if (!state.servers.has(server)) return;
-      connection = sockets.adopt(socket, server);
+    const { request, response } = message as ChannelMessage;
+    const connection = connectionFor(message as ChannelMessage);
+    if (connection === undefined) return;
+    clearTimeout(connection.timer);
+    connection.timer = undefined;
+    connection.pending.push({ req: request, started: state.now() });
+    unmark(connection);
+    markLast(connection, response);
+  }
+
+  function onResponseFinish(message: unknown): void {
+    const { request, response } = message as ChannelMessage;
+    const connection = connectionFor(message as ChannelMessage);
+    if (connection === undefined) return;
+    state.completed++;
+    const index = connection.pending.findIndex((pending) => pending.req === request);
+    // Responses finish in order: those before it are done too.
+    if (index >= 0) connection.pending.splice(0, index + 1);
+    if (request === connection.closerRequest) keepAfterResponseTo(request);
+    if (request === connection.closerRequest || response === connection.closer) {
+      connection.closer = undefined;
+      connection.closerRequest = undefined;
     }
-    start(response, connection);
+    // A response that closes the connection ends it now; any other leaves it idle.
+    if (connection.pending.length === 0 && response.shouldKeepAlive) becameIdle(state, connection);
   }
 
   return {
-    subscribe() {
-      if (subscribed) return;
+    start() {
+      state.closingSince = state.now();
+      for (const connection of state.connections) learn(connection);
       subscribe(REQUEST_START, onRequestStart);
-      subscribed = true;
+      subscribe(RESPONSE_FINISH, onResponseFinish);
+      following = true;
     },
-    unsubscribe() {
-      if (subscribed) unsubscribe(REQUEST_START, onRequestStart);
-      subscribed = false;
-    },
-    track(req, res) {
-      // HTTP/2 requests are tracked as streams.
-      if (state.inflight.has(res) || isHttp2(req)) return;
-      const socket = req.socket as Socket | null;
-      if (socket === null) return;
-      let connection = connectionOf(state, socket);
-      if (connection === undefined) {
-        const server = (socket as unknown as { server?: unknown }).server;
-        if (server === undefined || server === null || typeof (server as HttpServer).close !== 'function') return;
-        const attachable = server as AttachableServer;
-        if (!state.servers.has(attachable)) attach(attachable);
-        connection = sockets.adopt(socket, attachable);
+    stop() {
+      if (following) {
+        unsubscribe(REQUEST_START, onRequestStart);
+        unsubscribe(RESPONSE_FINISH, onResponseFinish);
       }
-      start(res, connection);
+      following = false;
+      for (const connection of state.connections) unmark(connection);
+    },
+    track(req) {
+      const socket = req.socket as Socket | null;
+      if (socket === null || connectionOf(state, socket) !== undefined) return;
+      const server = (socket as unknown as { server?: unknown }).server;
+      if (server === undefined || server === null || typeof (server as HttpServer).close !== 'function') return;
+      const attachable = server as AttachableServer;
+      if (!state.servers.has(attachable)) attach(attachable);
+      // attach() adopts every socket Node lists; this one, should Node's list be unreadable.
+      const connection = connectionOf(state, socket) ?? sockets.adopt(socket, attachable);
+      if (state.closingSince !== undefined) learn(connection);
     },
   };
 }

@@ -1,7 +1,8 @@
 /** Raw sockets: one connection per TCP socket, the TLS socket linked to it, adopting sockets seen late, destroying them. */
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { AttachableServer } from '../types.js';
+import { currentRequest, keepAfterResponseTo, tlsParent } from './internals.js';
 import { connectionOf, kConnection, type Connection, type Tagged, type TrackerState } from './state.js';
 
 /** The connection listeners of one tracker (stable functions, so that `detach()` can remove them). */
@@ -14,15 +15,6 @@ export interface Sockets {
   forget(server: AttachableServer): void;
 }
 
-/**
- * Workaround: Node links a TLS socket to its raw TCP socket only through the private `_parent`; there
- * is no public link, and a stalled handshake is visible only on the raw socket.
- */
-function tlsParent(socket: Socket): Socket | undefined {
-  const parent = (socket as unknown as { _parent?: unknown })._parent;
-  return parent instanceof Socket ? parent : undefined;
-}
-
 export function createSockets(state: TrackerState): Sockets {
   function connect(raw: Socket, http: Socket | undefined, server: AttachableServer): Connection {
     const connection: Connection = {
@@ -30,12 +22,18 @@ export function createSockets(state: TrackerState): Sockets {
       http,
       server,
       owner: state.owner,
-      active: 0,
-      idleSince: state.now(),
-      bytesSeen: raw.bytesRead,
+      connectedAt: state.now(),
       timer: undefined,
       upgrade: undefined,
       session: undefined,
+      pending: [],
+      unknown: false,
+      closer: undefined,
+      closerRequest: undefined,
+      idleSince: -Infinity,
+      bytesSeen: 0,
+      closeBy: Infinity,
+      queued: false,
     };
     (raw as Tagged<Socket>)[kConnection] = connection;
     if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;
@@ -50,6 +48,10 @@ export function createSockets(state: TrackerState): Sockets {
     state.connections.delete(connection);
     clearTimeout(connection.timer);
     if (connection.upgrade !== undefined) state.upgraded--;
+    if (connection.pending.length > 0) countLost(state, connection);
+    // The response it marked will never be written: let go of the mark (and of the hook with the last).
+    if (connection.closerRequest !== undefined) keepAfterResponseTo(connection.closerRequest);
+    connection.closerRequest = undefined;
   }
 
   return {
@@ -84,6 +86,17 @@ export function createSockets(state: TrackerState): Sockets {
       }
     },
   };
+}
+
+/**
+ * `connection` closed with requests in flight. The one whose response was being written ended with
+ * the socket (the client left, say); those queued behind it never got their turn: lost.
+ */
+export function countLost(state: TrackerState, connection: Connection): void {
+  if (state.forced) return;
+  const writing = connection.http === undefined ? undefined : currentRequest(connection.http);
+  for (const { req } of connection.pending) if (req !== writing) state.lost++;
+  connection.pending = [];
 }
 
 /** Destroys a connection now: its TLS socket, then its raw socket. */

@@ -1,12 +1,19 @@
-/** The state a tracker's parts share: its servers, connections, requests and streams in flight, and the drain's flags. */
-import type { ServerResponse } from 'node:http';
+/** The state a tracker's parts share: its servers, connections, what is in flight once shutdown starts, and the drain's flags. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session, Http2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Clock } from '../deadline.js';
 import type { AttachableServer, InflightRequest } from '../types.js';
 
-/** A request, stream or upgrade as it is kept: what it was, and when it started. */
-export type Started = InflightRequest & { started: number };
+/** A request, stream or upgrade as it is kept: what it was, and when it started (`undefined`: before the shutdown). */
+export type Started = Omit<InflightRequest, 'age' | 'olderThanShutdown'> & { started: number | undefined };
+
+/** An HTTP/1 request read on a connection and not answered yet, as known from the shutdown's start. */
+export interface Pending {
+  readonly req: IncomingMessage;
+  /** When its headers arrived; `undefined` when that was before the shutdown (Node keeps no time). */
+  readonly started: number | undefined;
+}
 
 /** One TCP connection: the raw socket and, once a TLS handshake is done, the socket requests use. */
 export interface Connection {
@@ -15,22 +22,34 @@ export interface Connection {
   http: Socket | undefined;
   readonly server: AttachableServer;
   readonly owner: object;
-  /** Requests whose response has not closed yet. */
-  active: number;
-  /** When the connection last showed activity (connected, a response ended, bytes arrived). */
-  idleSince: number;
-  /** `raw.bytesRead` at `idleSince`; more bytes since then mean a request is on its way. */
-  bytesSeen: number;
+  /** When the connection was accepted (or adopted). */
+  readonly connectedAt: number;
   timer: NodeJS.Timeout | undefined;
   /** Handed over by an `upgrade` (a WebSocket, say): never idle; closers and the deadline end it. */
   upgrade: Started | undefined;
   /** The HTTP/2 session on this connection: closed with GOAWAY, never idle-closed. */
   session: Http2Session | undefined;
+  // From the shutdown's start only (nothing is kept per request while serving):
+  /** Requests read and not answered yet, oldest first; pipelined ones queued before the shutdown may be missing. */
+  pending: Pending[];
+  /** Node's per-socket state could not be read: busy until quiet for idleGrace. */
+  unknown: boolean;
+  /** The response lameduck set to close the connection (the last one queued), while its head is unsent. */
+  closer: ServerResponse | undefined;
+  /** A queued request whose response (not reachable yet) is to close the connection. */
+  closerRequest: IncomingMessage | undefined;
+  /** While draining and idle: when it last showed activity, and `raw.bytesRead` then. */
+  idleSince: number;
+  bytesSeen: number;
+  /** While draining and idle: closed by then even if bytes keep arriving without completing a request. */
+  closeBy: number;
+  /** Waiting in `closeQueue` to be closed. */
+  queued: boolean;
 }
 
 export interface ServerEntry {
-  /** Attached while already listening: sockets accepted before then are unknown to us. */
-  readonly late: boolean;
+  /** Attached while listening, and Node's list of its sockets could not be read: some are unknown to us. */
+  unadopted: boolean;
   closed: boolean;
 }
 
@@ -50,22 +69,30 @@ export interface TrackerState {
   readonly now: Clock;
   readonly servers: Map<AttachableServer, ServerEntry>;
   readonly connections: Set<Connection>;
-  /** HTTP/1 responses in flight, and when their request started. */
-  readonly inflight: Map<ServerResponse, number>;
+  /** HTTP/2 streams in flight, from the shutdown's start. */
   readonly streams: Map<Http2Stream, Started>;
   readonly sessions: Set<Http2Session>;
   /** TLS servers on which a TLS socket could not be linked to its raw socket (see `onSecureConnection`). */
   readonly unlinked: WeakSet<AttachableServer>;
-  /** Shutdown has started: responses get `Connection: close`, completions are counted. */
-  closing: boolean;
+  /** When shutdown started (responses get `Connection: close`, completions are counted); `undefined` while serving. */
+  closingSince: number | undefined;
   /** The listeners are closed: idle sockets close, upgrades are refused, sessions get GOAWAY. */
   draining: boolean;
-  /** Requests and streams completed since `closing`. */
+  /** Requests and streams completed since shutdown started. */
   completed: number;
+  /** Requests read whose response was never written: their socket closed before their turn. */
+  lost: number;
   /** Connections handed over by an upgrade and still open. */
   upgraded: number;
-  /** The one sweep of sockets accepted before a late attach. */
+  /** The one sweep of sockets accepted before a late attach that could not be adopted. */
   lateSweep: NodeJS.Timeout | undefined;
+  /** Idle connections waiting for the next batch to close them, and that batch. */
+  readonly closeQueue: Connection[];
+  closeBatch: NodeJS.Immediate | undefined;
+  /** Ends the drain if nothing but connections being closed is left (set by the tracker). */
+  settle: () => void;
+  /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
+  forced: boolean;
 }
 
 export function createTrackerState(idleGrace: number, now: Clock): TrackerState {
@@ -75,15 +102,19 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     now,
     servers: new Map(),
     connections: new Set(),
-    inflight: new Map(),
     streams: new Map(),
     sessions: new Set(),
     unlinked: new WeakSet(),
-    closing: false,
+    closingSince: undefined,
     draining: false,
     completed: 0,
+    lost: 0,
     upgraded: 0,
     lateSweep: undefined,
+    closeQueue: [],
+    closeBatch: undefined,
+    settle: () => {},
+    forced: false,
   };
 }
 
@@ -93,7 +124,11 @@ export function connectionOf(state: TrackerState, socket: Socket | null | undefi
   return connection !== undefined && connection.owner === state.owner ? connection : undefined;
 }
 
-/** How a started request, stream or upgrade is reported: its age at `time`. */
-export function toInflight({ method, url, started }: Started, time: number): InflightRequest {
-  return { method, url, age: Math.round(time - started) };
+/**
+ * How a started request, stream or upgrade is reported at `time`: its age, or, when it started before
+ * the shutdown (Node keeps no start time and lameduck keeps none while serving), the time since then.
+ */
+export function toInflight(state: TrackerState, { method, url, started }: Started, time: number): InflightRequest {
+  if (started !== undefined) return { method, url, age: Math.round(time - started) };
+  return { method, url, age: Math.round(time - (state.closingSince ?? time)), olderThanShutdown: true };
 }

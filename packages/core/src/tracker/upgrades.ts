@@ -23,7 +23,7 @@ export function createUpgradeListeners(state: TrackerState, refuse: () => PlainR
         refuseOnSocket(socket, refuse());
         return;
       }
-      connection.upgrade = { method: req.method ?? 'GET', url: req.url ?? '', age: 0, started: state.now() };
+      connection.upgrade = { method: req.method ?? 'GET', url: req.url ?? '', started: state.now() };
       state.upgraded++;
     },
     onNewListener(event, listener) {
@@ -41,7 +41,7 @@ export function openUpgrades(state: TrackerState): InflightRequest[] {
   const time = state.now();
   const open: InflightRequest[] = [];
   for (const { upgrade, raw } of state.connections) {
-    if (upgrade !== undefined && !raw.destroyed) open.push(toInflight(upgrade, time));
+    if (upgrade !== undefined && !raw.destroyed) open.push(toInflight(state, upgrade, time));
   }
   return open;
 }
