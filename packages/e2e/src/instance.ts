@@ -1,10 +1,21 @@
 /** One backend instance: a server process following the examples' contract, started, signalled, awaited. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const ROOT = join(__dirname, '..', '..', '..');
+/**
+ * The workspace root, found from the working directory (Jest runs at the root, `pnpm e2e` in this package):
+ * this package is ESM under tsx (no `__dirname`) and CommonJS under Jest (no `import.meta`).
+ */
+export const ROOT = (() => {
+  let dir = process.cwd();
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
+    if (dirname(dir) === dir) throw new Error(`no pnpm-workspace.yaml above ${process.cwd()}`);
+    dir = dirname(dir);
+  }
+  return dir;
+})();
 
 /** What runs behind HAProxy: a name for reports, how to start it, and the path HAProxy checks. */
 export interface Target {
@@ -31,7 +42,7 @@ export function exampleTarget(name: string, env: Record<string, string> = {}): T
 export function textbookTarget(): Target {
   return {
     name: 'textbook server.close()',
-    args: ['--import', 'tsx', join(__dirname, 'textbook.ts')],
+    args: ['--import', 'tsx', join(ROOT, 'packages', 'e2e', 'src', 'textbook.ts')],
     cwd: ROOT,
     checkPath: '/',
   };

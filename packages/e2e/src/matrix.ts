@@ -4,11 +4,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { Balancer } from './balancer.js';
 import { CHECKS, haproxyBalancer, haproxyVersion } from './haproxy.js';
-import { exampleTarget, textbookTarget, type Target } from './instance.js';
+import { exampleTarget, ROOT, textbookTarget, type Target } from './instance.js';
 import { nginxBalancer, nginxVersion } from './nginx.js';
 import { rollingRestart, type RolloutResult } from './rollout.js';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const BENCH_SERVERS = join(ROOT, 'bench', 'src', 'servers');
 /** The section's bounds in BENCHMARKS.md; `pnpm bench` keeps what is between them. */
 export const BEGIN = '<!-- e2e:begin (pnpm e2e writes this section) -->';
