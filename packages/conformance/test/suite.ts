@@ -4,6 +4,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
 import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
+import { availability } from './availability.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -185,4 +186,5 @@ export function conformance(kind: Kind): void {
       expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     });
   });
+  availability(kind);
 }
