@@ -27,6 +27,6 @@ export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';
 export { coordinateFrameworkClose, resolveManager } from './adapter.js';
-export type { AdapterOptions, FrameworkClose } from './adapter.js';
+export type { AdapterOptions, FrameworkClose, FrameworkDefaults } from './adapter.js';
 export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';
