@@ -54,7 +54,9 @@ const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(f
   let lameduck: Lameduck;
   try {
     lameduck = resolveManager(own, {
-      logger: fastify.log.child({ plugin: 'lameduck' }),
+      // Fastify without a logger (its default) has a no-op one with no level: lameduck's own lines
+      // then, so that a shutdown is never unreported.
+      logger: typeof fastify.log.level === 'string' ? fastify.log.child({ plugin: 'lameduck' }) : undefined,
       pathPrefix: own.lameduck === undefined || registered.prefix !== undefined ? pathPrefix : '',
     });
   } catch (error) {
@@ -89,8 +91,8 @@ const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(f
 
 /**
  * The plugin (Fastify 5.8 and later). Register it first, before plugins whose hooks could answer or
- * refuse the probes. It logs through `fastify.log.child({ plugin: 'lameduck' })` unless given a
- * `logger` (or `silent`), and registers the probes as routes under its `prefix`, with its `logLevel`.
+ * refuse the probes. It logs through `fastify.log.child({ plugin: 'lameduck' })` when Fastify has a
+ * logger and no `logger` (or `silent`) is given, and registers the probes as routes under its `prefix`, with its `logLevel`.
  * @example
  * const app = Fastify();
  * await app.register(graceful);

@@ -85,6 +85,17 @@ test('without a logger, lameduck logs through fastify.log.child({ plugin: "lamed
   expect(started).toMatchObject({ plugin: 'lameduck', reason: 'test', level: 30 });
 });
 
+test('Fastify without a logger (its default): lameduck writes its own JSON lines', async () => {
+  const app = Fastify();
+  await app.register(graceful, { handleSignals: false });
+  apps.push(app);
+  expect(app.lameduck.options.logger).toBeUndefined();
+  const withLogger = Fastify({ logger: { level: 'silent' } });
+  await withLogger.register(graceful, { handleSignals: false });
+  apps.push(withLogger);
+  expect(withLogger.lameduck.options.logger).toBeDefined();
+});
+
 test('a shared manager keeps its own paths; a prefix next to it is refused', async () => {
   const lameduck = createLameduck({ silent: true });
   const app = Fastify({ logger: false });
@@ -100,5 +111,5 @@ test('the peer range and the plugin metadata say what the conformance suite prov
   };
   expect(manifest.peerDependencies.fastify).toBe('>=5.8.0');
   const meta = (graceful as unknown as Record<symbol, { fastify: string }>)[Symbol.for('plugin-meta')];
-  expect(meta.fastify).toBe('>=5.8.0');
+  expect(meta?.fastify).toBe('>=5.8.0');
 });
