@@ -17,12 +17,21 @@ function numberFromEnv(name: string): number | undefined {
 }
 
 /** The environment variable behind each lameduck option the examples take. */
-const ENV_OF_OPTION = { timeout: 'SHUTDOWN_TIMEOUT_MS', readinessDelay: 'READINESS_DELAY_MS' } as const;
+const ENV_OF_OPTION = {
+  timeout: 'SHUTDOWN_TIMEOUT_MS',
+  readinessDelay: 'READINESS_DELAY_MS',
+  idleGrace: 'IDLE_GRACE_MS',
+} as const;
 
-function lameduckFromEnv(): { timeout?: number; readinessDelay?: number } {
+/** The Prometheus scrape route, kept serving after the listener closes (see `metricsRoute`). */
+export const METRICS_PATH = '/metrics';
+
+function lameduckFromEnv(): { timeout?: number; readinessDelay?: number; idleGrace?: number; keepServing: string[] } {
   const options = {
     timeout: numberFromEnv(ENV_OF_OPTION.timeout),
     readinessDelay: numberFromEnv(ENV_OF_OPTION.readinessDelay),
+    idleGrace: numberFromEnv(ENV_OF_OPTION.idleGrace),
+    keepServing: [METRICS_PATH],
   };
   try {
     // The adapters validate the same way, but their error names lameduck's options, not the variables.
@@ -38,7 +47,10 @@ function lameduckFromEnv(): { timeout?: number; readinessDelay?: number } {
   return options;
 }
 
-/** `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment. */
+/**
+ * `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout`, `readinessDelay` and `idleGrace` from the
+ * environment; `/metrics` kept serving during the drain.
+ */
 export const settings = {
   port: numberFromEnv('PORT') ?? 3000,
   host: process.env.HOST || '0.0.0.0',

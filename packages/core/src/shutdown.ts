@@ -120,6 +120,10 @@ async function drain(parts: ShutdownParts, deadline: Deadline): Promise<DrainOut
   const cancelNearDeadline = signals.scheduleNearDeadline(deadline, now);
   const progress = setInterval(logProgress, PROGRESS_INTERVAL, parts, deadline.drainEnd).unref();
   const serversClosed = tracker.drain();
+  log.info(
+    { inflight: tracker.inflightCount(), connections: tracker.connectionCount(), tasks: tasks.size() },
+    'listener closed: draining',
+  );
   const forced = await timedOut(Promise.all([serversClosed, tasks.whenDone()]), deadline.drainEnd - now());
   const outcome: DrainOutcome = { forced, stuck: [], upgrades: [], destroyed: 0, abandonedTasks: 0 };
   if (forced) {

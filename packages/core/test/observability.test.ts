@@ -25,9 +25,7 @@ function keepAlive(): http.Agent {
 }
 
 /** node:http with lameduck; `/slow` answers when `release` resolves (never, if it is not), `/metrics` is the recipe. */
-async function serve(
-  options: LameduckOptions,
-): Promise<{
+async function serve(options: LameduckOptions): Promise<{
   port: number;
   lameduck: Lameduck;
   server: http.Server;

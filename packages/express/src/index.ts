@@ -45,3 +45,4 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
 }
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
+export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';

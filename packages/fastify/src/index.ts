@@ -103,3 +103,4 @@ export const graceful = fp(plugin, { name: '@lameduck/fastify', fastify: '>=5.8.
 export default graceful;
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
+export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';
