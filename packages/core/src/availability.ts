@@ -25,7 +25,7 @@ export interface Availability {
   markStarted(): void;
   markBroken(reason: string): void;
   markHealthy(): void;
-  /** Starts the event-loop monitor (at the first attach: creating a manager starts nothing). */
+  /** Starts the event-loop monitor, when `maxEventLoopDelay` is set (it holds no event loop open). */
   start(): void;
   /** Stops it (the manager has closed). */
   stop(): void;

@@ -1,4 +1,4 @@
-/** Readiness checks: each run within `checkTimeout`, on every probe or in the background on an interval. */
+/** Readiness checks: each run within `checkTimeout`, on every probe or in the background on an interval (from the first probe). */
 import { raceTimer } from './deadline.js';
 import type { CheckOutcome, CheckSpec, ReadinessCheck } from './types.js';
 
@@ -8,8 +8,6 @@ export interface Checks {
   readonly names: readonly string[];
   /** Runs (or, for interval checks, reads the last result of) the named checks; error details are withheld unless `expose`. */
   run(names: readonly string[]): Promise<Record<string, CheckOutcome>>;
-  /** Starts the interval checks (once): at the first attach or readiness request. */
-  start(): void;
   /** Stops them: shutdown has started, readiness fails whatever they say. */
   stop(): void;
 }
@@ -48,7 +46,6 @@ export function createChecks(specs: Readonly<Record<string, CheckSpec>>, timeout
       background.set(name, { ...spec, last: undefined, running: undefined, timer: undefined });
     }
   }
-  let started = false;
   let stopped = false;
 
   function runInBackground(entry: Background): Promise<CheckOutcome> {
@@ -66,7 +63,7 @@ export function createChecks(specs: Readonly<Record<string, CheckSpec>>, timeout
     const entry = background.get(name);
     if (entry === undefined) return runCheck(specs[name] as ReadinessCheck, timeout);
     if (entry.last !== undefined) return Promise.resolve(entry.last);
-    // Not run yet (no attach, no probe before this one): this probe waits for the first run.
+    // Not run yet: this is the first probe, which waits for the first run; the interval starts from it.
     return runInBackground(entry);
   }
 
@@ -79,11 +76,6 @@ export function createChecks(specs: Readonly<Record<string, CheckSpec>>, timeout
         outcomes[selected[index]!] = expose || outcome.status === 'ok' ? outcome : { status: outcome.status };
       });
       return outcomes;
-    },
-    start() {
-      if (started || stopped) return;
-      started = true;
-      for (const entry of background.values()) void runInBackground(entry);
     },
     stop() {
       stopped = true;

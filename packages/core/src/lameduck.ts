@@ -159,6 +159,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const availability = createAvailability(options, events, now);
   const checks = createChecks(options.checks, options.checkTimeout, options.exposeErrors);
   const times = followPhases(phase, now, events, options.timeout);
+  // Only with maxEventLoopDelay; Node's monitor keeps no event loop alive.
+  availability.start();
   phase.onChange((state) => {
     if (state === 'lameduck') checks.stop();
     if (state === 'closed') availability.stop();
@@ -206,8 +208,6 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
 
     attach(server) {
       tracker.attach(checkServer(server));
-      availability.start();
-      checks.start();
       return this;
     },
     detach(server) {
@@ -220,10 +220,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
-    readiness(req) {
-      checks.start();
-      return readiness(view, queryOf(req, options.readinessPath));
-    },
+    readiness: (req) => readiness(view, queryOf(req, options.readinessPath)),
     liveness: (req) => liveness(view, queryOf(req, options.livenessPath)),
     startup: (req) => startup(view, queryOf(req, options.startupPath)),
     addStartupTask: (task) => availability.addStartupTask(task, signals.closing),

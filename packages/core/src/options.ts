@@ -57,7 +57,7 @@ export interface LameduckOptions {
    * Readiness checks run on every readiness request while serving (a database ping, say); any that
    * throws, returns `false` or takes longer than `checkTimeout` makes readiness fail with 503. A check
    * given as `{ check, interval }` runs in the background every `interval` ms instead (from the first
-   * `attach()` or readiness request), and probes answer its last result at once. Each check also has
+   * readiness request, which waits for its first run), and probes answer its last result at once. Each check also has
    * its own route, `<readinessPath>/<name>`.
    * @default {}
    * @example createLameduck({ checks: { db: () => pool.query('select 1'), s3: { check: pingS3, interval: 10_000 } } })
