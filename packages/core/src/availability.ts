@@ -1,13 +1,12 @@
 /** Availability beside the shutdown: startup gating, a liveness the application can fail, and the event-loop delay check. */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Events } from './channels.js';
-import type { Clock } from './deadline.js';
 import { createError, invalidOption } from './errors.js';
 import type { StartupStatus, Task } from './types.js';
 
 /** The monitor's sampling resolution, in ms: its samples include it, so it is taken off. */
 const RESOLUTION = 10;
-/** The event-loop delay is judged over at least this long (the current window and the one before). */
+/** The event-loop delay is judged over the current window of this length and the one before. */
 const WINDOW = 1_000;
 
 /** One manager's startup and liveness. */
@@ -25,7 +24,7 @@ export interface Availability {
   markStarted(): void;
   markBroken(reason: string): void;
   markHealthy(): void;
-  /** Starts the event-loop monitor, when `maxEventLoopDelay` is set (it holds no event loop open). */
+  /** Starts the event-loop monitor and its window timer, when `maxEventLoopDelay` is set (neither holds the event loop open). */
   start(): void;
   /** Stops it (the manager has closed). */
   stop(): void;
@@ -34,7 +33,6 @@ export interface Availability {
 export function createAvailability(
   options: { awaitStartup: boolean; maxEventLoopDelay: number | false },
   events: Events,
-  now: Clock,
 ): Availability {
   let waitingForMark = options.awaitStartup;
   let pending = 0;
@@ -42,7 +40,7 @@ export function createAvailability(
   let startupError: string | undefined;
   let brokenReason: string | undefined;
   let monitor: IntervalHistogram | undefined;
-  let windowStart = 0;
+  let rotation: NodeJS.Timeout | undefined;
   let previousMax = 0;
 
   const status = (): StartupStatus =>
@@ -55,14 +53,8 @@ export function createAvailability(
     publish();
   }
 
-  /** The longest delay, in ms, within the current window and the one before it. */
+  /** The longest delay, in ms, within the current window and the one before it (1 to 2 s back). */
   function recentDelay(histogram: IntervalHistogram): number {
-    const time = now();
-    if (time - windowStart >= WINDOW) {
-      previousMax = histogram.max;
-      histogram.reset();
-      windowStart = time;
-    }
     // An empty histogram reports a max of 0.
     return Math.max(0, Math.max(previousMax, histogram.max) / 1e6 - RESOLUTION);
   }
@@ -135,11 +127,16 @@ export function createAvailability(
     },
     start() {
       if (monitor !== undefined || options.maxEventLoopDelay === false) return;
-      monitor = monitorEventLoopDelay({ resolution: RESOLUTION });
-      monitor.enable();
-      windowStart = now();
+      const histogram = monitorEventLoopDelay({ resolution: RESOLUTION });
+      histogram.enable();
+      monitor = histogram;
+      rotation = setInterval(() => {
+        previousMax = histogram.max;
+        histogram.reset();
+      }, WINDOW).unref();
     },
     stop() {
+      clearInterval(rotation);
       monitor?.disable();
     },
   };

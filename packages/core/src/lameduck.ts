@@ -156,10 +156,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const phase = createPhase(log);
   const signals = createPhaseSignals();
   const events = createEvents(() => lameduck);
-  const availability = createAvailability(options, events, now);
+  const availability = createAvailability(options, events);
   const checks = createChecks(options.checks, options.checkTimeout, options.exposeErrors);
   const times = followPhases(phase, now, events, options.timeout);
-  // Only with maxEventLoopDelay; Node's monitor keeps no event loop alive.
+  // Only with maxEventLoopDelay; its monitor and unref'd timer keep no event loop alive.
   availability.start();
   phase.onChange((state) => {
     if (state === 'lameduck') checks.stop();

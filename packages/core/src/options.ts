@@ -105,7 +105,7 @@ export interface LameduckOptions {
   awaitStartup?: boolean;
   /**
    * Liveness fails (`503`, so the orchestrator restarts the process) while the event loop has been
-   * delayed more than this many milliseconds within about the last second, as Node's
+   * delayed more than this many milliseconds in the last one to two seconds, as Node's
    * `perf_hooks.monitorEventLoopDelay` measures it. `false`: no such check.
    * @default false
    * @example createLameduck({ maxEventLoopDelay: 1_000 })

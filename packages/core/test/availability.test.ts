@@ -112,11 +112,14 @@ describe('liveness that can fail', () => {
     // Generous: on a loaded machine the loop can lag by itself; a 1.5 s block is beyond any such lag.
     const { port } = await serve({ maxEventLoopDelay: 1_000 });
     expect((await get(port, '/livez')).status).toBe(200);
+    // Sent, then the loop blocks: as in production, the probe is read only after the block, and the
+    // monitor's timer (timers phase) records the delay before the connection is served (poll phase).
+    const probe = get(port, '/livez/eventloop?verbose');
     const until = performance.now() + 1_500;
     while (performance.now() < until) {
       // Blocks the event loop, as a runaway synchronous handler would.
     }
-    const eventloop = await get(port, '/livez/eventloop?verbose');
+    const eventloop = await probe;
     expect(eventloop.status).toBe(503);
     expect(eventloop.body).toMatch(
       /^\[-\]eventloop failed: event loop delayed \d+ ms \(limit 1000 ms\)\nliveness check failed\n$/,
