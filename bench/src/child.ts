@@ -1,14 +1,12 @@
-/** Server children: spawn one (node + tsx on a file in servers/), read its JSON lines, signal it, time its exit. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+/** Server children: start one (node + tsx on a file in servers/) on the shared child helper, signal it, time its exit. */
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { exitOrKill, hrNow, spawnChild, type Child, type TimedExit } from '@lameduck/test-utils';
+
+export { hrNow };
 
 /** How a child ended, and when, on `process.hrtime` (the machine-wide monotonic clock) in ms. */
-export interface ChildExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  at: number;
-}
+export type ChildExit = TimedExit;
 
 /** A line the child printed on stdout, parsed. */
 export type ChildMessage = Record<string, unknown>;
@@ -25,6 +23,8 @@ export interface ServerChild {
   kill(signal: NodeJS.Signals): number;
   /** The last lines the child wrote on stderr, for error messages. */
   stderrTail(): string;
+  /** The child process itself. */
+  readonly child: Child;
 }
 
 /** What became of a child once signalled: its exit, or `killed` if it outlived the cap and got SIGKILL. */
@@ -38,19 +38,7 @@ export interface Ending {
 const STARTUP_TIMEOUT = 30_000;
 const STDERR_LINES = 20;
 const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
-const running = new Set<ChildProcess>();
-
-/** Milliseconds on the monotonic clock `process.hrtime` reads, the same clock in every process. */
-export const hrNow = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-function parse(line: string): ChildMessage | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null ? (value as ChildMessage) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const running = new Set<Child>();
 
 /** `exit 0`, `SIGTERM` (died of the signal), or `killed (SIGKILL)`. */
 export function describeExit(ending: Pick<Ending, 'exit' | 'killed'>): string {
@@ -71,36 +59,18 @@ process.on('exit', killAll);
 export async function startServer(file: string, env: Record<string, string> = {}): Promise<ServerChild> {
   const entry = fileURLToPath(new URL(`./servers/${file}.ts`, import.meta.url));
   const args = ['--expose-gc', '--conditions=@lameduck/source', '--import', 'tsx', entry];
-  const child = spawn(process.execPath, args, {
-    cwd: BENCH_DIR,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnChild(args, { cwd: BENCH_DIR, env, clock: hrNow });
   running.add(child);
-  const exited = new Promise<ChildExit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      const at = hrNow();
-      running.delete(child);
-      resolve({ code, signal, at });
-    });
-  });
-  const tail: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    tail.push(line);
-    if (tail.length > STDERR_LINES) tail.shift();
-  });
-  const listeners = new Set<(message: ChildMessage) => void>();
+  void child.timedExit.then(() => running.delete(child));
+  const stderrTail = (): string => child.output.stderr.slice(-STDERR_LINES).join('\n');
   let timer: NodeJS.Timeout | undefined;
   const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const message = parse(line);
-      if (message === undefined) return;
+    child.onEvent((message) => {
       if (message.event === 'listening' && typeof message.port === 'number') resolve(message.port);
-      for (const listener of listeners) listener(message);
     });
-    child.once('error', reject);
-    void exited.then((exit) =>
-      reject(new Error(`${file} exited before listening (${exit.code ?? exit.signal}):\n${tail.join('\n')}`)),
+    child.process.once('error', reject);
+    void child.timedExit.then((exit) =>
+      reject(new Error(`${file} exited before listening (${exit.code ?? exit.signal}):\n${stderrTail()}`)),
     );
     timer = setTimeout(() => reject(new Error(`${file} did not listen within ${STARTUP_TIMEOUT} ms`)), STARTUP_TIMEOUT);
   }).finally(() => clearTimeout(timer));
@@ -108,19 +78,13 @@ export async function startServer(file: string, env: Record<string, string> = {}
     const port = await listening;
     return {
       name: file,
-      pid: child.pid!,
+      pid: child.process.pid!,
       port,
-      exited,
-      onMessage(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-      kill(signal) {
-        const at = hrNow();
-        if (running.has(child)) child.kill(signal);
-        return at;
-      },
-      stderrTail: () => tail.join('\n'),
+      exited: child.timedExit,
+      onMessage: (listener) => child.onEvent(listener),
+      kill: (signal) => child.kill(signal),
+      stderrTail,
+      child,
     };
   } catch (error) {
     child.kill('SIGKILL');
@@ -149,16 +113,8 @@ export async function terminate(server: ServerChild, capMs: number): Promise<End
 
 /** The exit of a child signalled at `sent`; SIGKILL once `capMs` have passed since. */
 export async function endingAfter(server: ServerChild, sent: number, capMs: number): Promise<Ending> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, sent + capMs - hrNow()), 'late');
-  });
-  const first = await Promise.race([server.exited, late]);
-  clearTimeout(timer);
-  if (first !== 'late') return { exit: first, ms: first.at - sent, killed: false };
-  server.kill('SIGKILL');
-  const exit = await server.exited;
-  return { exit, ms: exit.at - sent, killed: true };
+  const { exit, killed } = await exitOrKill(server.child, sent + capMs);
+  return { exit, ms: exit.at - sent, killed };
 }
 
 /** Starts the servers one after another (two cores: a parallel start only slows each down). */

@@ -1,7 +1,7 @@
 /** Section 2: drain latency, SIGTERM to exit minus the time the longest in-flight request was due to finish. */
 import http from 'node:http';
 import { describeExit, startServer, terminate, type Ending, type ServerChild } from './child.js';
-import { get, type Answer } from './clients.js';
+import { get, type Answer } from '@lameduck/test-utils';
 import { bullets, int, table, wrap } from './report/markdown.js';
 import type { Finding, Progress, SectionReport } from './report/section.js';
 import { max, median, min } from './stats.js';

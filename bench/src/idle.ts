@@ -1,7 +1,8 @@
 /** Section 3: 10,000 idle keep-alive connections, SIGTERM to exit, and the memory each tracked connection costs. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, hrNow, startServer, terminate, type Ending } from './child.js';
-import { getJson, openIdle } from './clients.js';
+import { getJson } from '@lameduck/test-utils';
+import { openIdle } from './clients.js';
 import { bytes, int, table, wrap } from './report/markdown.js';
 import type { Finding, Progress, SectionReport } from './report/section.js';
 import type { MemoryReport } from './servers/common.js';

@@ -1,7 +1,6 @@
 /** Section 4: keep-alive clients hammering across SIGTERM; what each request became, exit time and code. */
-import http from 'node:http';
+import { startLoad, type Tally } from '@lameduck/test-utils';
 import { describeExit, hrNow, startServer, terminate, type Ending } from './child.js';
-import { get, type Outcome } from './clients.js';
 import { bullets, int, range, table, wrap } from './report/markdown.js';
 import type { Finding, Progress, SectionReport } from './report/section.js';
 import { max, median, min } from './stats.js';
@@ -19,8 +18,6 @@ export interface LoadSettings {
   sigtermAfter: number;
   repeats: number;
 }
-
-type Tally = Record<Outcome, number>;
 
 interface LoadRun {
   tally: Tally;
@@ -48,52 +45,37 @@ const DEFAULT_DELAY = 5_000;
  */
 async function loadOnce(variant: Variant, settings: LoadSettings): Promise<LoadRun> {
   const server = await startServer(variant.file);
-  const tally: Tally = { completed: 0, rejected: 0, refused: 0, lostReused: 0, lostNew: 0, other: 0 };
-  const others = new Map<string, number>();
-  const agents: http.Agent[] = [];
-  const resetAt: number[] = [];
-  let stopped = false;
-  let onThreshold!: () => void;
-  const threshold = new Promise<void>((resolve) => (onThreshold = resolve));
-
-  async function client(index: number): Promise<void> {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    agents.push(agent);
-    for (let sent = 0; !stopped; sent++) {
-      const answer = await get(server.port, PATHS[(index + sent) % PATHS.length]!, agent);
-      tally[answer.outcome]++;
-      if (answer.outcome === 'other') others.set(answer.detail, (others.get(answer.detail) ?? 0) + 1);
-      if (answer.outcome === 'lostReused' || answer.outcome === 'lostNew') resetAt.push(hrNow());
-      if (tally.completed >= settings.sigtermAfter) onThreshold();
-      if (answer.outcome === 'refused') stopped = true;
-    }
-  }
-
-  const clients = Promise.all(Array.from({ length: settings.clients }, (_, index) => client(index)));
+  const load = startLoad({
+    port: server.port,
+    clients: settings.clients,
+    path: (client, sent) => PATHS[(client + sent) % PATHS.length]!,
+    onRefused: 'all',
+    clock: hrNow,
+  });
   try {
     await Promise.race([
-      threshold,
+      load.completed(settings.sigtermAfter),
       server.exited.then(() => Promise.reject(new Error(`${variant.file} exited before SIGTERM`))),
-      clients.then(() => Promise.reject(new Error(`${variant.file}: the load ended before SIGTERM`))),
+      load.finished.then(() => Promise.reject(new Error(`${variant.file}: the load ended before SIGTERM`))),
     ]);
-    const completedAtSigterm = tally.completed;
+    const completedAtSigterm = load.tally.completed;
     const sent = hrNow();
-    const cap = setTimeout(() => (stopped = true), LOAD_CAP);
+    const cap = setTimeout(() => load.stop(), LOAD_CAP);
     const ending = terminate(server, EXIT_CAP);
-    void ending.then(() => (stopped = true));
-    await clients;
+    void ending.then(() => load.stop());
+    await load.finished;
     clearTimeout(cap);
     const result = await ending;
     return {
-      tally,
-      completedAfter: tally.completed - completedAtSigterm,
-      others,
-      resetTimes: resetAt.map((at) => at - sent),
+      tally: { ...load.tally },
+      completedAfter: load.tally.completed - completedAtSigterm,
+      others: new Map(load.others),
+      resetTimes: load.losses.map((loss) => loss.at - sent),
       ending: result,
     };
   } finally {
-    stopped = true;
-    for (const agent of agents) agent.destroy();
+    load.stop();
+    load.destroy();
     server.kill('SIGKILL');
   }
 }

@@ -1,12 +1,14 @@
 /** `pnpm demo`: a textbook server and a lameduck one under the same keep-alive load, SIGTERM mid-load, compared. */
+import { exitOrKill, startLoad, type Load, type Tally } from '@lameduck/test-utils';
 import { startServer, type Exit, type ServerProcess } from './child.js';
-import { startLoad, type Load, type Tally } from './load.js';
 import { explain, formatTable, type VariantResult } from './report.js';
 
 const CLIENTS = 50;
 const SIGTERM_AFTER = 1_000;
 const REQUESTS_PER_CLIENT = 2_000;
 const LOAD_DURATION = 10_000;
+/** Each client alternates a request with work in flight and a quick one. */
+const PATHS = ['/work', '/'];
 /** A server still running this long after SIGTERM is killed, and reported as such. */
 const EXIT_DEADLINE = 12_000;
 
@@ -17,14 +19,9 @@ function subtract(after: Tally, before: Tally): Tally {
 }
 
 /** Waits for the process to exit; kills it at the deadline. */
-async function exitOrKill(server: ServerProcess, deadline: number): Promise<Exit & { killed: boolean }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, deadline - performance.now(), 'late')));
-  const first = await Promise.race([server.exited, late]);
-  clearTimeout(timer);
-  if (first !== 'late') return { ...first, killed: false };
-  server.kill('SIGKILL');
-  return { ...(await server.exited), killed: true };
+async function exitOrKillAt(server: ServerProcess, deadline: number): Promise<Exit & { killed: boolean }> {
+  const { exit, killed } = await exitOrKill(server.child, deadline);
+  return { ...exit, killed };
 }
 
 /** Load until SIGTERM_AFTER responses, SIGTERM, keep the load on until the server exits or refuses, then stop it. */
@@ -38,7 +35,7 @@ async function measure(name: string, server: ServerProcess, load: Load): Promise
   server.kill('SIGTERM');
   let firstRefusedMs: number | undefined;
   void load.firstRefused.then(() => (firstRefusedMs = Math.round(performance.now() - sigtermAt)));
-  const exited = exitOrKill(server, sigtermAt + EXIT_DEADLINE);
+  const exited = exitOrKillAt(server, sigtermAt + EXIT_DEADLINE);
   await Promise.race([exited, load.firstRefused, load.finished]);
   load.stop();
   const exit = await exited;
@@ -63,6 +60,7 @@ async function runVariant(name: string, entry: URL): Promise<VariantResult> {
     clients: CLIENTS,
     requestsPerClient: REQUESTS_PER_CLIENT,
     duration: LOAD_DURATION,
+    path: (client, sent) => PATHS[(client + sent) % PATHS.length]!,
   });
   try {
     const result = await measure(name, server, load);

@@ -1,6 +1,6 @@
 /** Turns the measurements into an aligned plain-text table and a paragraph that reads them. */
 import { describeExit, type Exit } from './child.js';
-import type { Tally } from './load.js';
+import type { Tally } from '@lameduck/test-utils';
 
 /** A lost request: milliseconds after SIGTERM, and whether it went over a reused keep-alive connection. */
 export interface LossAfterSigterm {

@@ -1,6 +1,6 @@
 /** Conformance: startup gating, broken liveness, `?verbose` and per-check routes, the same on every server kind. */
 import type { LameduckOptions } from '@lameduck/core';
-import { deferred, request } from '../../core/test/helpers.js';
+import { deferred, request } from '@lameduck/test-utils';
 import { start, type Kind, type Running } from './servers.js';
 
 export function availability(kind: Kind): void {

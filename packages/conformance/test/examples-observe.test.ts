@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { request, spawnChild, type Child, type Line } from '../../core/test/helpers.js';
+import { request, spawnChild, type Child, type Line } from '@lameduck/test-utils';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 // idleGrace far beyond the test, so that the scraper's kept-alive socket cannot be closed as idle first.

@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { deferred, once, request, spawnChild, type Child, type Line, type Reply } from '../../core/test/helpers.js';
+import {
+  deferred,
+  once,
+  request,
+  spawnChild,
+  stopChild,
+  type Child,
+  type Line,
+  type Reply,
+} from '@lameduck/test-utils';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 // SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
@@ -26,11 +35,7 @@ function startExample(name: string, env: Record<string, string> = {}): Child {
 
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  for (const child of children.splice(0)) {
-    const { exitCode, signalCode } = child.process;
-    if (exitCode === null && signalCode === null) child.kill('SIGKILL');
-    await child.exited;
-  }
+  for (const child of children.splice(0)) await stopChild(child);
 });
 
 function keepAliveAgent(): http.Agent {

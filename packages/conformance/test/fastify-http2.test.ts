@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import graceful from '@lameduck/fastify';
 import Fastify from 'fastify';
-import { deferred, h2Request, once } from '../../core/test/helpers.js';
+import { deferred, h2Request, once } from '@lameduck/test-utils';
 
 test('Fastify over HTTP/2: readiness flips, the stream in flight completes, GOAWAY refuses new streams', async () => {
   const arrived = deferred();

@@ -3,13 +3,16 @@ import http from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
-import { deferred, once, request, uploadWhileClosing, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, uploadWhileClosing, type Deferred } from '@lameduck/test-utils';
+import { adapterMatrix } from './adapters.js';
 import { availability } from './availability.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
 
+/** The drain suite for `kind`, and the adapter matrix when `kind` goes through an adapter. */
 export function conformance(kind: Kind): void {
+  if (kind !== 'node-http') adapterMatrix(kind);
   describe(`${kind}: conformance`, () => {
     let running: Running | undefined;
     let release: Deferred<void>;

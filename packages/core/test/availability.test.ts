@@ -1,7 +1,7 @@
 /** Startup gating, liveness that can fail, Kubernetes-style probes and background checks, over real sockets (node:http). */
 import http from 'node:http';
 import { createLameduck, type Lameduck, type LameduckOptions } from '@lameduck/core';
-import { closeServer, deferred, listen, request } from './helpers.js';
+import { closeServer, deferred, listen, request } from '@lameduck/test-utils';
 
 const servers: http.Server[] = [];
 const managers: Lameduck[] = [];

@@ -3,7 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { createLameduck, type LameduckState, type ShutdownResult } from '@lameduck/core';
-import { closeServer, deferred, listen, once, request, TLS, uploadWhileClosing } from './helpers.js';
+import { closeServer, deferred, listen, once, request, uploadWhileClosing } from '@lameduck/test-utils';
+import { TLS } from './helpers.js';
 
 /** A server whose `/slow` requests wait for `release`, announced through `arrived`. */
 function slowServer(kind: 'http' | 'https' = 'http') {

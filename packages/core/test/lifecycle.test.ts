@@ -2,7 +2,7 @@
 import http from 'node:http';
 import { createLameduck, type Logger } from '@lameduck/core';
 import { createLameduckWithClock } from '../src/lameduck.js';
-import { deferred, listen, request } from './helpers.js';
+import { deferred, listen, request } from '@lameduck/test-utils';
 
 const quick = { silent: true, readinessDelay: 0 } as const;
 

@@ -4,7 +4,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { createLameduck, type Lameduck } from '@lameduck/core';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, deferred, h2Request, listen, once, request, TLS } from './helpers.js';
+import { closeServer, deferred, h2Request, listen, once, request } from '@lameduck/test-utils';
+import { TLS } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0, idleGrace: 20 } as const;
 

@@ -9,7 +9,7 @@ import {
   type Lameduck,
   type LameduckOptions,
 } from '@lameduck/core';
-import { closeServer, deferred, listen, request, type Deferred } from './helpers.js';
+import { closeServer, deferred, listen, request, type Deferred } from '@lameduck/test-utils';
 
 const servers: http.Server[] = [];
 const agents: http.Agent[] = [];

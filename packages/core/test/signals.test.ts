@@ -1,6 +1,7 @@
 /** Real child processes, real signals: the exit code and what the process logs are the product. */
 import http from 'node:http';
-import { once, ports, request, spawnFixture, type Child, type Line } from './helpers.js';
+import { once, request, stopChild, type Child, type Line } from '@lameduck/test-utils';
+import { ports, spawnFixture } from './helpers.js';
 
 const FAST = { readinessDelay: 0, timeout: 5_000, cleanupReserve: 1_000, idleGrace: 20 };
 
@@ -13,10 +14,7 @@ function start(env: Record<string, string>): Child {
 }
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  for (const child of children.splice(0)) {
-    if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
-    await child.exited;
-  }
+  for (const child of children.splice(0)) await stopChild(child);
 });
 function keepAliveAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true });

@@ -4,7 +4,7 @@ import { expectTypeOf } from 'expect-type';
 import express, { Router, type Request, type Response } from 'express';
 import type { Lameduck } from '@lameduck/core';
 import { graceful } from '@lameduck/express';
-import { closeServer, listen, request } from '../../core/test/helpers.js';
+import { closeServer, listen, request } from '@lameduck/test-utils';
 
 /** A route module: it knows Express, not the middleware instance. */
 function reportRoute(req: Request, res: Response): void {

@@ -1,6 +1,8 @@
 /**
- * @lameduck/fastify over real sockets: the decorator, probes, 503 while draining, options, and
- * fastify.close() / lameduck.shutdown() with requests in flight on every supported Fastify 5 version.
+ * What is Fastify's own in @lameduck/fastify, over real sockets: the plugin and its decorator, register()
+ * errors, Fastify's error path and return503OnClosing, and fastify.close() / lameduck.shutdown() with
+ * requests in flight on every supported Fastify 5 version. What every adapter shares is in the
+ * conformance matrix (packages/conformance/test/adapters.ts).
  *
  * Not app.inject(): under Jest on Node 20 it cannot load light-my-request's dependency cookie@2,
  * which is ESM-only ("Must use import to load ES Module"). Real sockets are what matter here anyway.
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createLameduck, type Lameduck, type LameduckState } from '@lameduck/core';
 import graceful, { type GracefulOptions } from '@lameduck/fastify';
-import { deferred, once, request, type Deferred } from '../../core/test/helpers.js';
+import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const AUTH = { authorization: 'yes' };
@@ -106,19 +108,6 @@ function reached(lameduck: Lameduck, wanted: LameduckState): Promise<void> {
   });
 }
 
-/** Starts a shutdown (no readiness delay) and holds it in `draining` until the returned release is called. */
-function drainHeld(lameduck: Lameduck): () => ReturnType<Lameduck['shutdown']> {
-  const hold = deferred();
-  releases.push(hold);
-  void lameduck.addTask(hold.promise);
-  const done = lameduck.shutdown('deploy', { readinessDelay: 0 });
-  expect(lameduck.state).toBe('draining');
-  return () => {
-    hold.resolve();
-    return done;
-  };
-}
-
 describe('the plugin', () => {
   test('decorates the instance with its manager, attached to the server at register (before listen)', async () => {
     const app = Fastify({ logger: false });
@@ -129,12 +118,6 @@ describe('the plugin', () => {
     expect(typeof app.lameduck.intercept).toBe('function');
     expect(app.lameduck.stats()).toMatchObject({ state: 'serving', servers: 1 });
     expect(app.lameduck.options).toMatchObject({ silent: true });
-  });
-
-  test('a shared manager is the decorator itself', async () => {
-    const shared = createLameduck({ silent: true });
-    const { app } = await start({ lameduck: shared });
-    expect(app.lameduck).toBe(shared);
   });
 
   test('Fastify’s own register options (prefix, logLevel) are honoured, not refused: the probes move under the prefix', async () => {
@@ -179,134 +162,9 @@ describe('the plugin', () => {
       option,
     });
   });
-
-  test('by default SIGTERM and SIGINT get exactly one listener each', async () => {
-    const events = ['SIGTERM', 'SIGINT', 'uncaughtException', 'unhandledRejection'] as const;
-    const count = () => events.map((event) => process.listenerCount(event));
-    const [term, int, exception, rejection] = count();
-    const app = Fastify({ logger: false });
-    apps.push(app);
-    try {
-      await app.register(graceful, { silent: true });
-      expect(count()).toEqual([term! + 1, int! + 1, exception, rejection]);
-    } finally {
-      // handleSignals() returns the installed handle: uninstall it before anything can send a signal,
-      // and before afterEach closes the app (the handler would exit the process after the shutdown).
-      app.lameduck?.handleSignals().uninstall();
-    }
-    expect(count()).toEqual([term, int, exception, rejection]);
-  });
 });
 
-describe('probes and traffic', () => {
-  test('GET and HEAD /readyz and /livez answer JSON with no-store, before a global onRequest hook that 401s', async () => {
-    const { port } = await start();
-    expect((await request(port, { path: '/' })).status).toBe(401);
-
-    const agent = keepAlive();
-    const ready = await request(port, { path: '/readyz', agent });
-    expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body)).toEqual({ status: 'ready' });
-    expect(ready.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(ready.headers['cache-control']).toBe('no-store');
-    expect(ready.headers.connection).toBe('keep-alive');
-
-    const live = await request(port, { path: '/livez' });
-    expect(live.status).toBe(200);
-    expect(JSON.parse(live.body)).toEqual({ status: 'alive', state: 'serving' });
-
-    for (const path of ['/readyz', '/livez']) {
-      const head = await request(port, { path, method: 'HEAD' });
-      expect(head).toMatchObject({ status: 200, body: '' });
-      expect(head.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(head.headers['cache-control']).toBe('no-store');
-    }
-    expect((await request(port, { path: '/readyz?verbose=1' })).status).toBe(200);
-    expect((await request(port, { path: '/readyzz' })).status).toBe(401);
-    expect((await request(port, { path: '/readyz', method: 'POST' })).status).toBe(401);
-  });
-
-  test('app routes work untouched: answered by the route, kept alive, no Retry-After', async () => {
-    const { port, hits } = await start();
-    const reply = await request(port, { agent: keepAlive(), headers: AUTH });
-    expect(reply).toMatchObject({ status: 200, body: 'ok' });
-    expect(reply.headers.connection).toBe('keep-alive');
-    expect(reply.headers['retry-after']).toBeUndefined();
-    expect(hits).toEqual(['/']);
-  });
-
-  test('custom probe paths are served; false leaves the path to the app’s route or its 404', async () => {
-    const custom = await start({ readinessPath: '/health/ready', livenessPath: '/health/live' });
-    expect((await request(custom.port, { path: '/health/ready' })).status).toBe(200);
-    expect((await request(custom.port, { path: '/health/live' })).status).toBe(200);
-    expect((await request(custom.port, { path: '/readyz' })).status).toBe(401);
-
-    const app = Fastify({ logger: false });
-    apps.push(app);
-    await app.register(graceful, { ...QUIET, readinessPath: false, livenessPath: false });
-    app.get('/readyz', async () => 'the app’s readiness');
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const port = (app.server.address() as AddressInfo).port;
-    expect(await request(port, { path: '/readyz' })).toMatchObject({ status: 200, body: 'the app’s readiness' });
-    expect((await request(port, { path: '/livez' })).status).toBe(404);
-  });
-
-  test('a failing readiness check makes /readyz 503; liveness is unaffected', async () => {
-    let up = true;
-    const { port } = await start({ checks: { db: () => up } });
-    expect(JSON.parse((await request(port, { path: '/readyz' })).body)).toEqual({
-      status: 'ready',
-      checks: { db: { status: 'ok' } },
-    });
-    up = false;
-    const unready = await request(port, { path: '/readyz' });
-    expect(unready.status).toBe(503);
-    expect(JSON.parse(unready.body)).toEqual({ status: 'not ready', checks: { db: { status: 'failed' } } });
-    expect((await request(port, { path: '/livez' })).status).toBe(200);
-  });
-
-  test('once draining: 503 with Connection: close, Retry-After and lameduck’s body; no hook or route runs', async () => {
-    const { app, port, hits } = await start({ idleGrace: 60_000, timeout: 70_000 });
-    // Kept-alive sockets opened before the listener closes: late requests can only come this way.
-    const [first, second, third] = [keepAlive(), keepAlive(), keepAlive()];
-    for (const agent of [first, second, third]) await request(port, { agent, headers: AUTH });
-    hits.length = 0;
-    const release = drainHeld(app.lameduck);
-
-    const late = await request(port, { agent: first, headers: AUTH });
-    expect(late.status).toBe(503);
-    expect(late.headers.connection).toBe('close');
-    expect(late.headers['retry-after']).toBe('5');
-    expect(late.headers['cache-control']).toBe('no-store');
-    expect(late.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(JSON.parse(late.body)).toEqual({ status: 'shutting down', reason: 'deploy' });
-    // Without credentials: a draining server answers 503 before the auth hook's 401.
-    expect((await request(port, { agent: second })).status).toBe(503);
-    expect(hits).toEqual([]);
-    const live = await request(port, { agent: third, path: '/livez' });
-    expect(JSON.parse(live.body)).toEqual({ status: 'alive', state: 'draining' });
-    expect(await release()).toMatchObject({ graceful: true, requests: { rejected: 2 } });
-  });
-
-  test('the 503 takes the custom rejectBody and rejectHeaders; Connection: close stays', async () => {
-    const { app, port } = await start({
-      idleGrace: 60_000,
-      timeout: 70_000,
-      rejectBody: 'come back later',
-      rejectHeaders: { 'X-Instance': 'pod-1', 'Retry-After': '120' },
-    });
-    const agent = keepAlive();
-    await request(port, { agent, headers: AUTH });
-    const release = drainHeld(app.lameduck);
-    const late = await request(port, { agent, headers: AUTH });
-    expect(late).toMatchObject({ status: 503, body: 'come back later' });
-    expect(late.headers['content-type']).toBe('text/plain; charset=utf-8');
-    expect(late.headers['x-instance']).toBe('pod-1');
-    expect(late.headers['retry-after']).toBe('120');
-    expect(late.headers.connection).toBe('close');
-    await release();
-  });
-
+describe('Fastify’s own paths', () => {
   test('during the readiness delay, an error response carries Connection: close too', async () => {
     const { app, port } = await start({ readinessDelay: 1_000 });
     const agent = keepAlive();

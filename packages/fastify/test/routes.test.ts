@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLameduck } from '@lameduck/core';
 import graceful from '@lameduck/fastify';
-import { request } from '../../core/test/helpers.js';
+import { request } from '@lameduck/test-utils';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {

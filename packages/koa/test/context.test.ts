@@ -4,7 +4,7 @@ import { expectTypeOf } from 'expect-type';
 import Koa, { type Context } from 'koa';
 import type { Lameduck } from '@lameduck/core';
 import { graceful } from '@lameduck/koa';
-import { closeServer, listen, request } from '../../core/test/helpers.js';
+import { closeServer, listen, request } from '@lameduck/test-utils';
 
 /** A route module: it knows Koa's context, not the middleware instance. */
 function reportRoute(ctx: Context): void {

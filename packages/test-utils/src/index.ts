@@ -1,0 +1,34 @@
+/** @lameduck/test-utils (private): what the tests, `bench/` and the demo share. Runs from source, never built. */
+export { deferred, once, type Deferred } from './promises.js';
+export {
+  closeServer,
+  h2Request,
+  listen,
+  request,
+  uploadWhileClosing,
+  type Reply,
+  type RequestOptions,
+} from './http.js';
+export {
+  get,
+  getJson,
+  startLoad,
+  type Answer,
+  type Load,
+  type LoadOptions,
+  type Loss,
+  type Outcome,
+  type Tally,
+} from './load.js';
+export {
+  exitOrKill,
+  hrNow,
+  spawnChild,
+  stopChild,
+  type Child,
+  type ChildExit,
+  type Ending,
+  type Line,
+  type SpawnOptions,
+  type TimedExit,
+} from './child.js';
