@@ -1,6 +1,6 @@
 /** The manager `createLameduck()` returns: a small façade that wires the parts each concept lives in. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAvailability } from './availability.js';
+import { createAvailability, type Availability } from './availability.js';
 import { createEvents, type Events } from './channels.js';
 import { createChecks } from './checks.js';
 import { createPhaseSignals, systemClock, type Clock } from './deadline.js';
@@ -10,11 +10,11 @@ import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
 import { createPhase, type Phase } from './phase.js';
 import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
-import { createRejections, isHttp2, rejectRequest, sendPlain } from './responses.js';
+import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
-import { createTasks } from './tasks.js';
-import { createTracker } from './tracker/index.js';
+import { createTasks, type Tasks } from './tasks.js';
+import { createTracker, type Tracker } from './tracker/index.js';
 import type {
   AnyRequest,
   AnyResponse,
@@ -274,26 +274,34 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       },
       log,
     ),
-    stats() {
-      return {
-        state: phase.state,
-        servers: tracker.servers().length,
-        connections: tracker.connectionCount(),
-        inflight: tracker.inflightCount(),
-        upgraded: tracker.upgradedCount(),
-        tasks: tasks.size(),
-        startup: availability.startup,
-        broken: availability.broken(),
-        requests: {
-          completed: tracker.completedWhileClosing(),
-          rejected: rejections.count(),
-          forced: events.forcedCount,
-        },
-        durations: times.durations(),
-      };
-    },
+    stats: () => statsOf({ phase, tracker, tasks, availability, rejections, events, times }),
   };
   return lameduck;
+}
+
+/** `stats()`: counts read from the parts that keep them. */
+function statsOf(parts: {
+  phase: Phase;
+  tracker: Tracker;
+  tasks: Tasks;
+  availability: Availability;
+  rejections: Rejections;
+  events: Events;
+  times: { durations(): LameduckStats['durations'] };
+}): LameduckStats {
+  const { phase, tracker, tasks, availability, rejections, events, times } = parts;
+  return {
+    state: phase.state,
+    servers: tracker.servers().length,
+    connections: tracker.connectionCount(),
+    inflight: tracker.inflightCount(),
+    upgraded: tracker.upgradedCount(),
+    tasks: tasks.size(),
+    startup: availability.startup,
+    broken: availability.broken(),
+    requests: { completed: tracker.completedWhileClosing(), rejected: rejections.count(), forced: events.forcedCount },
+    durations: times.durations(),
+  };
 }
 
 /**
