@@ -39,9 +39,11 @@ export function createAvailability(
   let finished = false;
   let startupError: string | undefined;
   let brokenReason: string | undefined;
-  let monitor: IntervalHistogram | undefined;
+  // Two monitors, reset in turn each window: a reset also drops the monitor's next sample (Node
+  // measures each sample from the one before, and a reset forgets it), so a delay that ends right at
+  // one's reset is still recorded by the other.
+  let monitors: [IntervalHistogram, IntervalHistogram] | undefined;
   let rotation: NodeJS.Timeout | undefined;
-  let previousMax = 0;
 
   const status = (): StartupStatus =>
     startupError !== undefined ? 'failed' : waitingForMark || pending > 0 ? 'starting' : 'started';
@@ -53,10 +55,9 @@ export function createAvailability(
     publish();
   }
 
-  /** The longest delay, in ms, within the current window and the one before it (1 to 2 s back). */
-  function recentDelay(histogram: IntervalHistogram): number {
-    // An empty histogram reports a max of 0.
-    return Math.max(0, Math.max(previousMax, histogram.max) / 1e6 - RESOLUTION);
+  /** The longest delay, in ms, since the older of the two resets (1 to 2 s back); an empty monitor's max is 0. */
+  function recentDelay([first, second]: [IntervalHistogram, IntervalHistogram]): number {
+    return Math.max(0, Math.max(first.max, second.max) / 1e6 - RESOLUTION);
   }
 
   const availability: Availability = {
@@ -75,8 +76,8 @@ export function createAvailability(
       return availability.eventLoop();
     },
     eventLoop() {
-      if (monitor === undefined || options.maxEventLoopDelay === false) return undefined;
-      const delay = recentDelay(monitor);
+      if (monitors === undefined || options.maxEventLoopDelay === false) return undefined;
+      const delay = recentDelay(monitors);
       if (delay <= options.maxEventLoopDelay) return undefined;
       return `event loop delayed ${Math.round(delay)} ms (limit ${options.maxEventLoopDelay} ms)`;
     },
@@ -126,18 +127,22 @@ export function createAvailability(
       publish();
     },
     start() {
-      if (monitor !== undefined || options.maxEventLoopDelay === false) return;
-      const histogram = monitorEventLoopDelay({ resolution: RESOLUTION });
-      histogram.enable();
-      monitor = histogram;
+      if (monitors !== undefined || options.maxEventLoopDelay === false) return;
+      const pair: [IntervalHistogram, IntervalHistogram] = [
+        monitorEventLoopDelay({ resolution: RESOLUTION }),
+        monitorEventLoopDelay({ resolution: RESOLUTION }),
+      ];
+      for (const histogram of pair) histogram.enable();
+      monitors = pair;
+      let next = 0;
       rotation = setInterval(() => {
-        previousMax = histogram.max;
-        histogram.reset();
+        pair[next]!.reset();
+        next = 1 - next;
       }, WINDOW).unref();
     },
     stop() {
       clearInterval(rotation);
-      monitor?.disable();
+      for (const histogram of monitors ?? []) histogram.disable();
     },
   };
   return availability;
