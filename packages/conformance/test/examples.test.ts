@@ -1,52 +1,20 @@
 /** The runnable examples, started exactly as their `start` scripts say, drained by real signals. */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import {
-  deferred,
-  once,
-  request,
-  spawnChild,
-  stopChild,
-  type Child,
-  type Line,
-  type Reply,
-} from '@lameduck/test-utils';
+import { deferred, once, request, type Line, type Reply } from '@lameduck/test-utils';
+import { listening, startExample, stopExamples } from './example-process.js';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
-// SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
-const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
-
-const children: Child[] = [];
 const agents: http.Agent[] = [];
-
-/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
-function startExample(name: string, env: Record<string, string> = {}): Child {
-  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
-  const child = spawnChild(args, { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
-  children.push(child);
-  return child;
-}
 
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  for (const child of children.splice(0)) await stopChild(child);
+  await stopExamples();
 });
 
 function keepAliveAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true });
   agents.push(agent);
   return agent;
-}
-
-async function listening(example: Child): Promise<number> {
-  const line = await example.event((event) => event.event === 'listening');
-  return line.port as number;
 }
 
 /**

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { deferred, once, request, uploadWhileClosing, type Deferred } from '@lameduck/test-utils';
 import { adapterMatrix } from './adapters.js';
 import { availability } from './availability.js';
+import { hostile } from './hostile.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -13,6 +14,7 @@ const AUTH = { authorization: 'yes' };
 /** The drain suite for `kind`, and the adapter matrix when `kind` goes through an adapter. */
 export function conformance(kind: Kind): void {
   if (kind !== 'node-http') adapterMatrix(kind);
+  hostile(kind);
   describe(`${kind}: conformance`, () => {
     let running: Running | undefined;
     let release: Deferred<void>;

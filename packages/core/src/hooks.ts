@@ -86,12 +86,13 @@ export async function runHooks(
   events: HookEvents,
 ): Promise<HookFailure[]> {
   const failures: HookFailure[] = [];
+  let deadlineReached = false;
   for (let index = hooks.length - 1; index >= 0; index--) {
     const hook = hooks[index]!;
     const started = now();
     const left = Math.floor(deadline - started);
     let failure: HookFailure | undefined;
-    if (left <= 0) {
+    if (left <= 0 || deadlineReached) {
       failure = {
         name: hook.name,
         error: createError(
@@ -103,6 +104,9 @@ export async function runHooks(
       };
     } else {
       failure = await runOne(hook, Math.min(hook.timeout, left));
+      // Its timer fires on the event loop's cached time, which can lag the clock: the clock may still
+      // show a few milliseconds left, but a hook given all the time left has used up the deadline.
+      deadlineReached = failure?.timedOut === true && left <= hook.timeout;
     }
     if (failure !== undefined) {
       failures.push(failure);

@@ -259,4 +259,24 @@ describe('the clock', () => {
     expect(result.durations).toEqual({ lameDuck: 0, drain: 0, cleanup: 2_000, total: 2_000 });
     expect(result.graceful).toBe(true);
   });
+
+  test('a hook cut off at the deadline ends the hooks, even when its timer fires before the clock reaches it', async () => {
+    // Node's timers run on the event loop's cached time, which can lag the clock by milliseconds on a
+    // loaded machine: a timer set for the time left fires with a little of it still on the clock. Here
+    // the clock runs at half speed, so that timer fires with half the time left.
+    const started = performance.now();
+    const lameduck = createLameduckWithClock(
+      { ...quick, timeout: 400, cleanupReserve: 100, hookTimeout: 10_000 },
+      () => started + (performance.now() - started) / 2,
+    );
+    const ran: string[] = [];
+    lameduck.addHook(() => void ran.push('never'), { name: 'last' });
+    lameduck.addHook(() => new Promise(() => ran.push('slow')), { name: 'slow' });
+    const result = await lameduck.shutdown();
+    expect(ran).toEqual(['slow']);
+    expect(result.hookFailures.map(({ name, error }) => [name, (error as { code?: string }).code])).toEqual([
+      ['slow', 'LAMEDUCK_HOOK_TIMEOUT'],
+      ['last', 'LAMEDUCK_HOOK_SKIPPED'],
+    ]);
+  });
 });

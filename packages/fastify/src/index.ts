@@ -99,7 +99,7 @@ const plugin: FastifyPluginCallback<GracefulOptions> = function lameduckPlugin(f
  * app.get('/', async () => 'hello');
  * await app.listen({ port: 3000 });
  */
-export const graceful = fp(plugin, { name: '@lameduck/fastify', fastify: '>=5.8.0' });
+export const graceful = fp(plugin, { name: '@lameduck/fastify', fastify: '^5.8.5' });
 export default graceful;
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';

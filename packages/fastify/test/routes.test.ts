@@ -109,7 +109,7 @@ test('the peer range and the plugin metadata say what the conformance suite prov
   const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
     peerDependencies: Record<string, string>;
   };
-  expect(manifest.peerDependencies.fastify).toBe('>=5.8.0');
+  expect(manifest.peerDependencies.fastify).toBe('^5.8.5');
   const meta = (graceful as unknown as Record<symbol, { fastify: string }>)[Symbol.for('plugin-meta')];
-  expect(meta?.fastify).toBe('>=5.8.0');
+  expect(meta?.fastify).toBe('^5.8.5');
 });

@@ -1,0 +1,181 @@
+/** What the packages claim (peer ranges, engines, the README's versions table) matches what CI tests. */
+import fs from 'node:fs';
+import path from 'node:path';
+import graceful from '@lameduck/fastify';
+import semver from 'semver';
+import {
+  ADAPTERS,
+  appInstalls,
+  conformanceVersions,
+  FRAMEWORKS,
+  publishedPackages,
+  rangeEnds,
+  readManifest,
+  RUN_PRELUDES,
+  typecheckInstalls,
+  typescriptVersions,
+  TYPE_PRELUDES,
+  WORKSPACE,
+} from '../src/matrix.js';
+import { readmeSnippets, readmeTable } from '../src/readme.js';
+
+const README = fs.readFileSync(path.join(WORKSPACE, 'README.md'), 'utf8');
+
+/** The range the tests prove: from the oldest tested version of each major to the end of that major. */
+function provenRange(versions: string[]): string {
+  const oldest = new Map<number, string>();
+  for (const version of semver.sort([...versions])) {
+    if (!oldest.has(semver.major(version))) oldest.set(semver.major(version), version);
+  }
+  return [...oldest.values()].map((version) => `^${version}`).join(' || ');
+}
+
+describe('peer ranges', () => {
+  test.each(FRAMEWORKS)(
+    '%s: the adapter peers on exactly the majors and minimums the conformance suite runs',
+    (framework) => {
+      const versions = conformanceVersions(framework);
+      expect(versions.length).toBeGreaterThan(0);
+      const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies?.[framework];
+      expect(range).toBe(provenRange(versions));
+      for (const version of versions) expect(semver.satisfies(version, range!)).toBe(true);
+    },
+  );
+
+  test("fastify-plugin's metadata (checked by Fastify at register()) is the peer range", () => {
+    const meta = (graceful as unknown as Record<symbol, { fastify?: string }>)[Symbol.for('plugin-meta')];
+    expect(meta?.fastify).toBe(readManifest(path.join(WORKSPACE, 'packages/fastify')).peerDependencies?.['fastify']);
+  });
+
+  test('adapters depend on core through workspace:^, which pnpm pack turns into a real range', () => {
+    for (const framework of FRAMEWORKS) {
+      expect(readManifest(path.join(WORKSPACE, 'packages', framework)).dependencies?.['@lameduck/core']).toBe(
+        'workspace:^',
+      );
+    }
+  });
+
+  test('the consumer apps install the oldest and newest tested version of each major, inside the peer range', () => {
+    for (const framework of FRAMEWORKS) {
+      const installed = appInstalls()
+        .filter((install) => install.packages.includes(ADAPTERS[framework]))
+        .map((install) => install.dependencies[0]!.replace(`${framework}@`, ''));
+      expect(installed).toEqual(rangeEnds(conformanceVersions(framework)));
+      const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework]!;
+      for (const version of installed) expect(semver.satisfies(version, range)).toBe(true);
+    }
+  });
+});
+
+describe('engines', () => {
+  /** The root and every workspace package (pnpm-workspace.yaml's globs are all `dir/*` or `dir`). */
+  function workspaceDirs(): string[] {
+    const globs = fs
+      .readFileSync(path.join(WORKSPACE, 'pnpm-workspace.yaml'), 'utf8')
+      .split('\n')
+      .map((line) => /^\s+- (\S+)$/.exec(line)?.[1])
+      .filter((glob): glob is string => glob !== undefined && !glob.includes('@'));
+    const dirs = globs.flatMap((glob) => {
+      if (!glob.endsWith('/*')) return [path.join(WORKSPACE, glob)];
+      const parent = path.join(WORKSPACE, glob.slice(0, -2));
+      return fs.readdirSync(parent).map((entry) => path.join(parent, entry));
+    });
+    return [WORKSPACE, ...dirs.filter((dir) => fs.existsSync(path.join(dir, 'package.json')))];
+  }
+
+  test('every package in the workspace states the root engines.node', () => {
+    const node = readManifest(WORKSPACE).engines?.node;
+    expect(node).toMatch(/^>=\d+\.\d+\.\d+$/);
+    const dirs = workspaceDirs();
+    expect(dirs.length).toBeGreaterThan(10);
+    for (const dir of dirs) {
+      expect({ dir: path.relative(WORKSPACE, dir), node: readManifest(dir).engines?.node }).toEqual({
+        dir: path.relative(WORKSPACE, dir),
+        node,
+      });
+    }
+  });
+});
+
+describe('README: supported versions', () => {
+  const rows = readmeTable(README, 'Supported versions');
+  const cell = (first: string, column: string) => {
+    const row = rows.find((candidate) => candidate['Runs on']!.startsWith(first));
+    if (!row) throw new Error(`no "${first}" row in README's Supported versions table`);
+    return row[column]!;
+  };
+  const code = (text: string) => /`([^`]+)`/.exec(text)?.[1];
+
+  test('Node.js: the engines range, and the major CI runs', () => {
+    const engines = readManifest(WORKSPACE).engines!.node!;
+    expect(code(cell('Node.js', 'Range'))).toBe(engines);
+    expect(cell('Node.js', 'Tested in CI')).toBe(String(semver.minVersion(engines)!.major));
+  });
+
+  test.each([
+    ['Express', 'express'],
+    ['Fastify', 'fastify'],
+    ['Koa', 'koa'],
+  ] as const)('%s: the peer range, and every version the conformance suite runs', (label, framework) => {
+    expect(cell(label, 'Runs on')).toContain(`\`${ADAPTERS[framework]}\``);
+    const peer = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework];
+    expect(code(cell(label, 'Range'))).toBe(peer);
+    expect(cell(label, 'Tested in CI')).toBe(conformanceVersions(framework).join(', '));
+  });
+
+  test('TypeScript: the versions that type-check the snippets', () => {
+    expect(cell('TypeScript', 'Tested in CI')).toBe(typescriptVersions().join(', '));
+  });
+
+  test('the table has no row the tests above do not check', () => {
+    expect(rows.map((row) => row['Runs on']!.split(' ')[0])).toEqual([
+      'Node.js',
+      'Express',
+      'Fastify',
+      'Koa',
+      'TypeScript',
+    ]);
+  });
+});
+
+describe('README snippets', () => {
+  const snippets = readmeSnippets(README);
+
+  test('every snippet is type-checked, exactly once, and each runnable one has a consumer app', () => {
+    const names = [...snippets.keys()].sort();
+    expect(Object.keys(TYPE_PRELUDES).sort()).toEqual(names);
+    const checked = typecheckInstalls(names).flatMap((install) => install.snippets);
+    expect(checked.sort()).toEqual(names);
+    const run = appInstalls().flatMap((install) => install.snippets);
+    expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS]));
+    for (const name of Object.keys(RUN_PRELUDES)) expect(run).toContain(name);
+  });
+});
+
+describe('release flow', () => {
+  const published = publishedPackages();
+
+  test('the published packages are core and the three adapters', () => {
+    expect(published.map((pkg) => pkg.name).sort()).toEqual(['@lameduck/core', ...Object.values(ADAPTERS)].sort());
+  });
+
+  test.each(published.map((pkg) => [pkg.name, pkg.dir]))(
+    '%s ships a CHANGELOG.md with an entry for its version',
+    (name, dir) => {
+      const manifest = readManifest(dir);
+      expect(manifest.files).toContain('CHANGELOG.md');
+      const changelog = fs.readFileSync(path.join(dir, 'CHANGELOG.md'), 'utf8');
+      expect(changelog.startsWith(`# ${name}\n`)).toBe(true);
+      expect(changelog).toContain(`\n## ${manifest.version}\n`);
+    },
+  );
+
+  test('changesets versions the published packages together and leaves the private ones alone', () => {
+    const config = JSON.parse(fs.readFileSync(path.join(WORKSPACE, '.changeset/config.json'), 'utf8')) as {
+      fixed: string[][];
+      privatePackages: { version: boolean; tag: boolean };
+    };
+    expect(config.fixed.map((group) => [...group].sort())).toEqual([published.map((pkg) => pkg.name).sort()]);
+    expect(config.privatePackages).toEqual({ version: false, tag: false });
+  });
+});
