@@ -136,6 +136,9 @@ export function createAvailability(
       monitors = pair;
       let next = 0;
       rotation = setInterval(() => {
+        // Not while the other has recorded nothing since its own reset: a delay that ended at that
+        // reset is held by this one alone.
+        if (pair[1 - next]!.count === 0) return;
         pair[next]!.reset();
         next = 1 - next;
       }, WINDOW).unref();
