@@ -4,11 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll } from './child.js';
+import { checkTools } from './cpu/processes.js';
+import { renderCpu } from './cpu/report.js';
+import { measureCpu } from './cpu/run.js';
 import { runDrain } from './drain.js';
 import { runIdle } from './idle.js';
 import { runLoad } from './load.js';
 import { cpuCounters, load, machine, versions } from './machine.js';
-import { runOverhead } from './overhead.js';
 import { renderDocument, type SectionRun } from './report/document.js';
 import type { Progress, SectionReport } from './report/section.js';
 import { runWebSockets } from './websockets.js';
@@ -23,15 +25,16 @@ interface Section {
 function sections(quick: boolean): Section[] {
   return [
     {
-      id: 'overhead',
-      title: 'Overhead: throughput and p99 latency',
-      run: (progress) =>
-        runOverhead(
-          quick
-            ? { rounds: 1, duration: 1, warmup: 1, connections: 50 }
-            : { rounds: 7, duration: 1, warmup: 1, connections: 50 },
-          progress,
-        ),
+      id: 'cpu',
+      title: 'CPU per request, and throughput',
+      run: async (progress) => {
+        await checkTools();
+        const frameworks = ['node:http', 'express', 'koa', 'fastify'] as const;
+        const settings = quick
+          ? { frameworks, processes: 1, rounds: 2, warmups: 1, windowSeconds: 0.1, connections: 10 }
+          : { frameworks, processes: 3, rounds: 12, warmups: 1, windowSeconds: 0.15, connections: 10 };
+        return renderCpu(await measureCpu(settings, progress));
+      },
     },
     {
       id: 'drain',
@@ -85,16 +88,25 @@ function sections(quick: boolean): Section[] {
   ];
 }
 
+const USAGE = 'use --only=cpu,drain,idle,load,websockets (or --only cpu) --quick --out=FILE';
+
 function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: boolean; out: string | undefined } {
   let only: Set<string> | undefined;
   let quick = false;
   let out: string | undefined;
-  for (const arg of argv) {
+  // `--only cpu` as well as `--only=cpu`.
+  const args = argv.flatMap((arg, index) =>
+    argv[index - 1] === '--only' ? [] : arg === '--only' ? [`--only=${argv[index + 1] ?? ''}`] : [arg],
+  );
+  for (const arg of args) {
     if (arg === '--quick') quick = true;
     else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(','));
     else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
-    else throw new Error(`unknown argument ${arg}; use --only=overhead,drain,idle,load,websockets --quick --out=FILE`);
+    else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
+  const ids = sections(quick).map((section) => section.id);
+  const unknown = [...(only ?? [])].filter((id) => !ids.includes(id));
+  if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; ${USAGE}`);
   return { only, quick, out };
 }
 

@@ -24,7 +24,6 @@ const PACKAGES = [
   'http-terminator',
   'close-with-grace',
   'ws',
-  'autocannon',
 ];
 
 export function machine(): Machine {

@@ -1,4 +1,4 @@
-/** Small statistics for few samples: median, quartiles, min and max. */
+/** Small statistics for few samples: median, quantiles, spread, and a bootstrap interval of a median. */
 
 function sorted(values: readonly number[]): number[] {
   if (values.length === 0) throw new Error('no samples');
@@ -34,4 +34,39 @@ export function stdev(values: readonly number[]): number {
 export function noiseMargin(differences: readonly number[]): number {
   const standardError = (1.25 * stdev(differences)) / Math.sqrt(differences.length);
   return Math.max(2 * standardError, Math.abs(median(differences)));
+}
+
+/** A median with its bootstrap confidence interval. */
+export interface Estimate {
+  median: number;
+  low: number;
+  high: number;
+}
+
+/** A small seeded generator (mulberry32), so that a report's intervals do not move between renders. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The median of `values` and its percentile bootstrap interval (`confidence`, 95% by default): the
+ * median of `resamples` resamples with replacement, their 2.5th and 97.5th percentiles.
+ */
+export function bootstrapMedian(values: readonly number[], confidence = 0.95, resamples = 2_000): Estimate {
+  const random = generator(values.length * 7919 + 17);
+  const medians: number[] = [];
+  const resample = new Array<number>(values.length);
+  for (let i = 0; i < resamples; i++) {
+    for (let j = 0; j < values.length; j++) resample[j] = values[Math.floor(random() * values.length)]!;
+    medians.push(median(resample));
+  }
+  const tail = (1 - confidence) / 2;
+  return { median: median(values), low: quantile(medians, tail), high: quantile(medians, 1 - tail) };
 }

@@ -67,19 +67,6 @@ export function variantName(item: Variant, withFramework = true): string {
 
 const PEERS: Library[] = ['terminus', 'hgs', 'terminator'];
 
-function overheadGroup(framework: Framework, libraries: Library[]): { framework: Framework; variants: Variant[] } {
-  const variants = (['bare', ...libraries] as Library[]).map((library) => variant(framework, library));
-  return { framework, variants: [...variants, { ...variant(framework, 'bare'), control: true }] };
-}
-
-/** Section 1: per framework, bare first, then lameduck, every peer, and a second bare process last. */
-export const OVERHEAD_GROUPS: { framework: Framework; variants: Variant[] }[] = [
-  overheadGroup('express', ['lameduck', ...PEERS]),
-  overheadGroup('fastify', ['lameduck', ...PEERS, 'close-with-grace']),
-  overheadGroup('koa', ['lameduck', ...PEERS]),
-  overheadGroup('node:http', ['lameduck']),
-];
-
 /** lameduck on every framework. */
 export const LAMEDUCK_EVERYWHERE: Variant[] = (['express', 'fastify', 'koa', 'node:http'] as Framework[]).map((f) =>
   variant(f, 'lameduck'),

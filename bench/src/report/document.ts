@@ -57,11 +57,13 @@ const LIBRARIES: Library[] = [
 function method(input: DocumentInput): string {
   return (
     bullets([
-      'Every server under test is a child process (`node --expose-gc --conditions=@lameduck/source --import tsx ' +
-        'bench/src/servers/<framework>-<library>.ts`, one small file per library and framework) listening on ' +
-        '127.0.0.1, port 0; it prints `{"event":"listening","port":N}` on stdout. The driver (autocannon as a ' +
-        'library, raw `http`/`net`/`ws` clients) runs in the parent process. Server and clients therefore share the ' +
-        'two cores.',
+      "Section 1 runs compiled server processes (`bench/dist`, on the packages' built `dist`) that hold every " +
+        "variant of one framework, with Debian's `wrk` as the load generator on the other core; its own method " +
+        'says how. In sections 2 to 5 every server under test is a child process (`node --expose-gc ' +
+        '--conditions=@lameduck/source --import tsx bench/src/servers/<framework>-<library>.ts`, one small file per ' +
+        'library and framework) listening on 127.0.0.1, port 0; it prints `{"event":"listening","port":N}` on ' +
+        'stdout. The driver (raw `http`/`net`/`ws` clients) runs in the parent process. Server and clients ' +
+        'therefore share the two cores.',
       'SIGTERM is a real signal (`child.kill()`); "SIGTERM → exit" runs from that call to the child\'s `exit` ' +
         'event in the driver. "exit code" is the code, or the signal the process died of (terminus re-raises ' +
         'SIGTERM after its cleanup by default, so its processes die of SIGTERM rather than exit), or "hung, SIGKILL" ' +
@@ -71,7 +73,7 @@ function method(input: DocumentInput): string {
         'explains it. Peers get a 10 s timeout where they have one.',
       'Sections 2 to 5 run lameduck on every framework and the peers on Express (their code touches only the ' +
         "`http.Server`, which is the same for Express and Koa), plus Fastify's own `close()` with close-with-grace; " +
-        'section 1 runs every peer on every framework.',
+        'section 1 runs every peer on every framework (close-with-grace, which adds only process listeners, on Fastify).',
     ]) +
     '\n\nHow each library is set up (`bench/src/servers/`):\n\n' +
     table(
@@ -96,7 +98,8 @@ function noise(input: DocumentInput): string {
       'These machines are shared and have two cores, which the server, the load generator and anything else ' +
         'running at the time split between them. Absolute numbers (req/s, milliseconds) move from run to run and ' +
         'are not comparable with other machines; the comparisons inside one run hold better, because the variants ' +
-        'are interleaved (section 1 round-robin with rotating order, sections 2, 4 and 5 repetition by repetition). ' +
+        'are interleaved (section 1 inside the same processes in a random order per round, sections 2, 4 and 5 ' +
+        'repetition by repetition). ' +
         'Single runs (section 3) carry some scheduling noise: a difference of a few milliseconds or per cent ' +
         'between two libraries is not a result. For each section, the table gives the CPU that processes ' +
         "other than the benchmark's own used meanwhile (average cores, from /proc/stat minus the benchmark's " +

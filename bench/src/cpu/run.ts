@@ -1,0 +1,127 @@
+/**
+ * Section 1's measurement: server CPU time per request for every variant of a framework, switched inside
+ * the same server processes between windows, in random order, round after round, process after process.
+ */
+import os from 'node:os';
+import { pin } from '../child.js';
+import type { Progress } from '../report/section.js';
+import type { Framework } from '../variants.js';
+import { startCpuServer, startWrk, type CpuServer } from './processes.js';
+import { CPU_VARIANTS, type CpuVariant } from './protocol.js';
+
+export interface CpuSettings {
+  frameworks: readonly Framework[];
+  /** Fresh server processes per framework, one after another. */
+  processes: number;
+  /** Measured rounds per process; each runs every variant once, in a new random order. */
+  rounds: number;
+  /** Discarded rounds per process first, after a calibration window. */
+  warmups: number;
+  /** Target length of one window; its request count comes from the calibration. */
+  windowSeconds: number;
+  /** wrk's keep-alive connections. */
+  connections: number;
+}
+
+/** One window: a variant's server CPU per request and its throughput, in one round of one process. */
+export interface CpuSample {
+  framework: Framework;
+  process: number;
+  round: number;
+  variant: CpuVariant;
+  /** Microseconds of server CPU (user + system, every thread) per request. */
+  micros: number;
+  /** Requests per second over the window, by the server's clock. */
+  rps: number;
+  /** Share of one core the server got over the window (below 1: something else ran on its core). */
+  busy: number;
+}
+
+export interface CpuRun {
+  settings: CpuSettings;
+  samples: CpuSample[];
+  /** Requests per window, per framework (from each first process's calibration). */
+  windowRequests: Partial<Record<Framework, number>>;
+  pinned: boolean;
+}
+
+const SERVER_CORE = '1';
+const LOAD_CORE = '0';
+/** The calibration window: enough requests to warm up, measured to size the real windows. */
+const CALIBRATION = { skip: 5_000, count: 10_000 };
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+async function measureProcess(
+  framework: Framework,
+  index: number,
+  settings: CpuSettings,
+  onSample: (sample: CpuSample) => void,
+): Promise<number> {
+  const server: CpuServer = await startCpuServer(framework, SERVER_CORE);
+  try {
+    const wrk = startWrk(server.port, settings.connections, LOAD_CORE);
+    try {
+      const calibration = await server.measure('bare', CALIBRATION.skip, CALIBRATION.count);
+      const count = Math.max(
+        1_000,
+        Math.round((calibration.requests / calibration.wallMs) * 1000 * settings.windowSeconds),
+      );
+      // Requests after a switch that no window counts: the new variant's code paths settle first.
+      const skip = Math.max(200, Math.round(count / 10));
+      const variants = CPU_VARIANTS[framework];
+      for (let round = -settings.warmups; round < settings.rounds; round++) {
+        for (const variant of shuffled(variants)) {
+          const window = await server.measure(variant, skip, count);
+          if (round < 0) continue;
+          onSample({
+            framework,
+            process: index,
+            round,
+            variant,
+            micros: window.cpuMicros / window.requests,
+            rps: (window.requests / window.wallMs) * 1000,
+            busy: window.cpuMicros / 1000 / window.wallMs,
+          });
+        }
+      }
+      return count;
+    } finally {
+      await wrk.stop();
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs every framework's processes and rounds; the driver itself stays on the load generator's core. */
+export async function measureCpu(settings: CpuSettings, progress: Progress): Promise<CpuRun> {
+  const cores = os.availableParallelism();
+  if (cores < 2) throw new Error('the CPU section needs two cores: one for the server, one for wrk');
+  const pinned = pin(process.pid, LOAD_CORE);
+  const samples: CpuSample[] = [];
+  const windowRequests: CpuRun['windowRequests'] = {};
+  try {
+    for (const framework of settings.frameworks) {
+      for (let index = 0; index < settings.processes; index++) {
+        const count = await measureProcess(framework, index, settings, (sample) => samples.push(sample));
+        windowRequests[framework] ??= count;
+        const bare = samples.filter((s) => s.framework === framework && s.process === index && s.variant === 'bare');
+        const micros = bare.map((s) => s.micros).sort((a, b) => a - b)[Math.floor(bare.length / 2)]!;
+        progress(
+          `  cpu: ${framework} process ${index + 1}/${settings.processes}: bare ${micros.toFixed(1)} µs/request, ${count} requests per window`,
+        );
+      }
+    }
+  } finally {
+    if (pinned) pin(process.pid, `0-${cores - 1}`);
+  }
+  return { settings, samples, windowRequests, pinned };
+}
