@@ -1,5 +1,5 @@
 /** `pnpm bench`: runs every section against server children, one after another, and writes BENCHMARKS.md. */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,9 +161,18 @@ async function main(): Promise<number> {
     totalSeconds: (performance.now() - t0) / 1000,
     command: 'pnpm bench',
   });
-  writeFileSync(out, markdown);
+  writeFileSync(out, markdown + keptSection(out));
   progress(`wrote ${out}`);
   return runs.some((run) => run.error !== undefined) ? 1 : 0;
+}
+
+/** The section `pnpm e2e` wrote into the file being replaced (between its markers), kept as it was. */
+function keptSection(file: string): string {
+  if (!existsSync(file)) return '';
+  const existing = readFileSync(file, 'utf8');
+  const begin = existing.indexOf('<!-- e2e:begin');
+  const end = existing.indexOf('<!-- e2e:end -->');
+  return begin === -1 || end < begin ? '' : `\n${existing.slice(begin, end + '<!-- e2e:end -->'.length)}\n`;
 }
 
 // Ctrl+C or a SIGTERM to the benchmark itself: exit through process.exit so the children are killed too.

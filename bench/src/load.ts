@@ -207,7 +207,7 @@ export async function runLoad(settings: LoadSettings, progress: Progress): Promi
       rows,
     ),
     wrap(
-      `⚑ The default \`readinessDelay\` (5 s) row is not a configuration this benchmark should use, and it is shown ` +
+      `⚑ The fixed \`readinessDelay: 5000\` row (the default before \`"auto"\`) is not a configuration this benchmark should use, and it is shown ` +
         `to explain why. With no load balancer in front, nothing moves traffic away during the delay, and every ` +
         `response carries \`Connection: close\`, so all ${settings.clients} clients reconnect after every response ` +
         `for 5 s (${stat(delayed, (run) => run.completedAfter)} responses after SIGTERM against ` +

@@ -19,7 +19,7 @@ export const LIBRARY_NAMES: Record<Library, string> = {
   bare: 'bare',
   textbook: 'textbook `server.close()`',
   lameduck: '**lameduck**',
-  'lameduck-default': '**lameduck**, default `readinessDelay` 5 s ⚑',
+  'lameduck-default': '**lameduck**, fixed `readinessDelay` 5 s ⚑',
   terminus: '@godaddy/terminus',
   hgs: 'http-graceful-shutdown',
   terminator: 'http-terminator',
@@ -35,7 +35,7 @@ export const LIBRARY_SETUPS: Record<Library, string> = {
     'core `handle()` + `attach()` + `handleSignals()` for node:http), `attach(server)` at listen, every other option default ' +
     '(`timeout` 25 s); WebSockets: `addCloser()` sending 1001',
   'lameduck-default':
-    'the Express adapter with no options at all: `readinessDelay` 5000 ms, what a Kubernetes deployment wants',
+    'the Express adapter with `readinessDelay: 5000`, the default before `"auto"` (which, with no prober as here, has no delay)',
   terminus:
     "`createTerminus(server, { signals: ['SIGTERM','SIGINT'], timeout: 10000, healthChecks: { '/healthcheck': … }, onSignal })` " +
     'on `http.createServer(app)` as its README shows (Fastify: on `app.server`)',

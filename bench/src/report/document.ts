@@ -69,7 +69,7 @@ function method(input: DocumentInput): string {
         'SIGTERM after its cleanup by default, so its processes die of SIGTERM rather than exit), or "hung, SIGKILL" ' +
         'when the driver had to kill it.',
       "No load balancer is in front of these servers, so lameduck runs with `readinessDelay: 0` (its README's " +
-        'advice when nothing routes by readiness); section 4 adds a row with the default 5 s delay, marked ⚑, and ' +
+        'advice when nothing routes by readiness); section 4 adds a row with a fixed 5 s delay (the default before `"auto"`), marked ⚑, and ' +
         'explains it. Peers get a 10 s timeout where they have one.',
       'Sections 2 to 5 run lameduck on every framework and the peers on Express (their code touches only the ' +
         "`http.Server`, which is the same for Express and Koa), plus Fastify's own `close()` with close-with-grace; " +

@@ -26,10 +26,19 @@ const ENV_OF_OPTION = {
 /** The Prometheus scrape route, kept serving after the listener closes (see `metricsRoute`). */
 export const METRICS_PATH = '/metrics';
 
-function lameduckFromEnv(): { timeout?: number; readinessDelay?: number; idleGrace?: number; keepServing: string[] } {
+function lameduckFromEnv(): {
+  timeout?: number;
+  readinessDelay?: number | 'auto';
+  idleGrace?: number;
+  keepServing: string[];
+} {
   const options = {
     timeout: numberFromEnv(ENV_OF_OPTION.timeout),
-    readinessDelay: numberFromEnv(ENV_OF_OPTION.readinessDelay),
+    // "auto" (lameduck's default) can also be named explicitly.
+    readinessDelay:
+      process.env[ENV_OF_OPTION.readinessDelay] === 'auto'
+        ? ('auto' as const)
+        : numberFromEnv(ENV_OF_OPTION.readinessDelay),
     idleGrace: numberFromEnv(ENV_OF_OPTION.idleGrace),
     keepServing: [METRICS_PATH],
   };

@@ -153,4 +153,22 @@ describe('examples/express', () => {
     expect(forced.requests).toEqual([{ method: 'GET', url: '/slow?ms=20000', age: expect.any(Number) }]);
     expect(example.logs.filter((line) => line.msg === 'shutdown complete')).toEqual([]);
   });
+
+  test('default options, no probe ever made: SIGINT with nothing in flight skips the lame-duck phase and exits 0', async () => {
+    // No lameduck variable set: every option at its default (readinessDelay "auto").
+    const example = startExample('express', { READINESS_DELAY_MS: '', SHUTDOWN_TIMEOUT_MS: '' });
+    const port = await listening(example);
+    expect(await request(port, { path: '/', agent: false })).toMatchObject({ status: 200 });
+    example.process.kill('SIGINT');
+    expect(await example.exited).toEqual({ code: 0, signal: null });
+    expect(await example.log(message('shutdown started: readiness fails now'))).toMatchObject({
+      reason: 'SIGINT',
+      readinessDelay: 'auto',
+      lameDuckMode: 'no probers',
+      probers: [],
+      inflight: 0,
+    });
+    const complete = await example.log(message('shutdown complete'));
+    expect(complete).toMatchObject({ graceful: true, exitCode: 0, durations: { lameDuck: 0 } });
+  });
 });

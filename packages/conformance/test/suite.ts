@@ -82,6 +82,31 @@ export function conformance(kind: Kind): void {
       expect(await done).toMatchObject({ graceful: true });
     });
 
+    test('readinessDelay "auto": a prober seen before the signal holds the listener open until its 503', async () => {
+      const { port, lameduck } = await server({ readinessDelay: 'auto', readinessFailures: 1, minReadinessDelay: 0 });
+      const probe = () => request(port, { path: '/readyz', headers: { 'user-agent': 'conformance-prober' } });
+      for (let count = 0; count < 3; count++) {
+        expect((await probe()).status).toBe(200);
+        // The prober's rhythm (every 100 ms), which lameduck learns; not a wait for anything.
+        await setTimeout(100);
+      }
+      const done = lameduck.shutdown('SIGTERM');
+      expect(lameduck.state).toBe('lameduck');
+      expect(await request(port, { agent: agent(), headers: AUTH })).toMatchObject({ status: 200, body: 'ok' });
+      expect((await probe()).status).toBe(503);
+      const result = await done;
+      expect(result).toMatchObject({ graceful: true });
+      expect(result.durations.lameDuck).toBeGreaterThan(0);
+    });
+
+    test('readinessDelay "auto" with nobody probing: the listener closes at once', async () => {
+      const { port, lameduck } = await server({ readinessDelay: 'auto', minReadinessDelay: 0 });
+      await request(port, { agent: agent(), headers: AUTH });
+      const done = lameduck.shutdown('SIGTERM');
+      expect(lameduck.state).toBe('draining');
+      expect(await done).toMatchObject({ graceful: true, durations: { lameDuck: 0 } });
+    });
+
     test('after the listener closes: 503 with Connection: close and Retry-After, counted', async () => {
       const { port, lameduck } = await server({ idleGrace: 60_000, timeout: 70_000 });
       const kept = agent();

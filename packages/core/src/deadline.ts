@@ -74,11 +74,6 @@ export function createPhaseSignals(): PhaseSignals {
   };
 }
 
-/** Resolves after `ms`, without keeping the process alive. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /**
  * Races `work` against an unref'd timer of `ms`: resolves to what `work` resolves to, or, when the
  * timer fires first, to what `expire()` returns (it may abort the work). The timer is always cleared.

@@ -9,6 +9,8 @@ import { createHooks } from './hooks.js';
 import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
 import { createPhase, type Phase } from './phase.js';
+import { detectPlatform, platformWarnings } from './platform.js';
+import { createProbers } from './probers.js';
 import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
@@ -51,7 +53,10 @@ export interface Lameduck {
   trackRequest(req: AnyRequest, res: AnyResponse): void;
   /**
    * The readiness answer: 200 while serving, started and every check passes, 503 otherwise. Given a
-   * request, it answers its query as the route does (`?verbose`, `?exclude=`).
+   * request, it answers its query as the route does (`?verbose`, `?exclude=`). Pass the request when
+   * you serve readiness from your own route, so that lameduck learns who probes and how often
+   * (`readinessDelay: "auto"`).
+   * @example app.get('/health/ready', async (req, res) => send(res, await lameduck.readiness(req)));
    */
   readiness(req?: AnyRequest): Promise<PlainResponse>;
   /** The liveness answer: 200 until the process exits, unless it is broken (`markBroken()`, failed startup work, `maxEventLoopDelay`). */
@@ -108,7 +113,7 @@ export interface Lameduck {
    * result. `readinessDelay` overrides the option for this shutdown (0 when nothing routes by
    * readiness, say when the application closes itself).
    */
-  shutdown(reason?: string, options?: { readinessDelay?: number }): Promise<ShutdownResult>;
+  shutdown(reason?: string, options?: { readinessDelay?: number | 'auto' }): Promise<ShutdownResult>;
   /** Resolves when the drain has ended (servers closed or forced), before cleanup hooks run. */
   drained(): Promise<void>;
   /** Opt-in: SIGTERM/SIGINT start the shutdown and the process exits with its code. Uninstallable. */
@@ -165,6 +170,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     if (state === 'lameduck') checks.stop();
     if (state === 'closed') availability.stop();
   });
+  const platform = detectPlatform();
+  const probers = createProbers(now);
   // What the probes and the 503 read: the options, and where the manager is now.
   const view = {
     options,
@@ -179,13 +186,15 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     get reason() {
       return phase.reason;
     },
+    probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
   const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
-  const shutdown = createShutdown({ options, log, now, phase, signals, tracker, tasks, hooks, rejections, events });
-  const begin = (why: string, delayMs: number): Promise<ShutdownResult> => {
+  const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
+  const shutdown = createShutdown(parts);
+  const begin = (why: string, delayMs: number | 'auto'): Promise<ShutdownResult> => {
     const first = phase.state === 'serving';
     const result = shutdown.begin(why, delayMs);
     if (first) void result.then(events.shutdownEnd);
@@ -220,7 +229,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
-    readiness: (req) => readiness(view, queryOf(req, options.readinessPath)),
+    readiness: (req) => {
+      if (req !== undefined) view.probed(req);
+      return readiness(view, queryOf(req, options.readinessPath));
+    },
     liveness: (req) => liveness(view, queryOf(req, options.livenessPath)),
     startup: (req) => startup(view, queryOf(req, options.startupPath)),
     addStartupTask: (task) => availability.addStartupTask(task, signals.closing),
@@ -254,8 +266,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         return Promise.reject(invalidOption('reason', 'a string', why));
       }
       const delayMs = shutdownOptions?.readinessDelay ?? options.readinessDelay;
-      if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs + options.cleanupReserve >= options.timeout) {
-        const expected = 'a whole number of milliseconds from 0, below timeout - cleanupReserve';
+      const valid =
+        delayMs === 'auto' ||
+        (Number.isInteger(delayMs) && delayMs >= 0 && delayMs + options.cleanupReserve < options.timeout);
+      if (!valid) {
+        const expected = '"auto" or a whole number of milliseconds from 0, below timeout - cleanupReserve';
         return Promise.reject(invalidOption('readinessDelay', expected, delayMs));
       }
       return begin(why ?? 'shutdown() called', delayMs);
@@ -271,6 +286,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         onStateChange: (listener) => phase.onChange(listener),
         timeout: options.timeout,
         now,
+        warnings: platformWarnings(platform, options.timeout),
       },
       log,
     ),

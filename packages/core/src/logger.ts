@@ -1,4 +1,5 @@
-/** The logger lameduck writes to: a user's pino-compatible logger, JSON lines on stderr, or nothing. */
+/** The logger lameduck writes to: a user's pino-compatible logger, JSON or human lines on stderr, or nothing. */
+import { humanLine } from './human.js';
 import type { Logger } from './types.js';
 
 /** What lameduck logs through: never throws, even when the user's logger does. */
@@ -23,16 +24,25 @@ function writeJsonLine(level: Level, fields: object, message: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+function writeHumanLine(level: Level, fields: object, message: string): void {
+  const line = humanLine(level, fields as Record<string, unknown>, message);
+  if (line !== undefined) process.stderr.write(`${line}\n`);
+}
+
 const silent: Log = Object.freeze({ info() {}, warn() {}, error() {} });
 
-/** Builds the log for a manager from its `logger` and `silent` options. */
-export function createLog(logger: Logger | undefined, isSilent: boolean): Log {
+/**
+ * Builds the log for a manager from its `logger` and `silent` options. Without a logger it writes JSON
+ * lines, or short human lines when stderr is a terminal (`human`, read once: a person is watching).
+ */
+export function createLog(logger: Logger | undefined, isSilent: boolean, human = process.stderr.isTTY === true): Log {
   if (isSilent) return silent;
   if (logger === undefined) {
+    const write = human ? writeHumanLine : writeJsonLine;
     return {
-      info: (fields, message) => writeJsonLine('info', fields, message),
-      warn: (fields, message) => writeJsonLine('warn', fields, message),
-      error: (fields, message) => writeJsonLine('error', fields, message),
+      info: (fields, message) => write('info', fields, message),
+      warn: (fields, message) => write('warn', fields, message),
+      error: (fields, message) => write('error', fields, message),
     };
   }
   const call = (level: Level, fields: object, message: string): void => {

@@ -1,5 +1,6 @@
 /** lameduck's options: their types and documentation, the one frozen DEFAULTS, and validation. */
 import { invalidOption } from './errors.js';
+import { lameDuckCap } from './probers.js';
 import type { CheckSpec, Logger, ReadinessCheck, ShutdownResult } from './types.js';
 
 /** Options of `createLameduck()`. Every duration is in milliseconds unless it says otherwise. */
@@ -14,13 +15,35 @@ export interface LameduckOptions {
   timeout?: number;
   /**
    * Lame-duck phase: after shutdown starts, readiness fails at once but requests are still served
-   * normally (with `Connection: close`) for this long, so load balancers move traffic away before the
-   * listener closes. Use 0 when nothing routes by readiness. When not set, it is 5000 or a fifth of
-   * `timeout`, whichever is less.
-   * @default 5000
-   * @example createLameduck({ readinessDelay: 10_000 })
+   * normally (with `Connection: close`) until load balancers have moved traffic away; then the
+   * listener closes. `"auto"` ends it on evidence: lameduck remembers who probes readiness and how
+   * often, and waits until every prober active before the signal has been answered `503`
+   * `readinessFailures` times, plus one of its intervals (or has stopped probing; the kubelet's
+   * `kube-probe` is not waited for, Kubernetes ignores it for a terminating pod); at least
+   * `minReadinessDelay`; at most `timeout - cleanupReserve` less a drain window (a quarter of it, up
+   * to 5 s). Nobody probing (a laptop, a test) means no wait at all. A number of milliseconds is a
+   * fixed phase, as before (`0`: none).
+   * @default "auto"
+   * @example createLameduck({ readinessDelay: 10_000 }) // fixed: 10 s, probes or not
    */
-  readinessDelay?: number;
+  readinessDelay?: number | 'auto';
+  /**
+   * With `readinessDelay: "auto"`: how many `503` answers each readiness prober must have received
+   * before the listener closes. 3 is what the common probers need to act: HAProxy's `fall` and
+   * Kubernetes' `failureThreshold` default to 3 (AWS and Google Cloud balancers to 2). Lower it to
+   * match a prober set to act sooner.
+   * @default 3
+   * @example createLameduck({ readinessFailures: 1 }) // HAProxy with `fall 1`
+   */
+  readinessFailures?: number;
+  /**
+   * With `readinessDelay: "auto"`: the shortest lame-duck phase, probes or not. `"auto"` is 5000 in
+   * Kubernetes (the kubelet sets `KUBERNETES_SERVICE_HOST`), where endpoints are removed on
+   * termination and proxies learn it seconds later, which no probe shows; 0 elsewhere.
+   * @default "auto"
+   * @example createLameduck({ minReadinessDelay: 10_000 }) // a cloud balancer that deregisters slowly
+   */
+  minReadinessDelay?: number | 'auto';
   /**
    * Time kept at the end of `timeout` for cleanup hooks: requests still running
    * `timeout - cleanupReserve` after shutdown started are forced, so hooks always get to run. When not
@@ -193,7 +216,9 @@ export interface SignalOptions {
 /** The defaults of every option, frozen. The README's tables are tested against it. */
 export const DEFAULTS = Object.freeze({
   timeout: 25_000,
-  readinessDelay: 5_000,
+  readinessDelay: 'auto' as number | 'auto',
+  readinessFailures: 3,
+  minReadinessDelay: 'auto' as number | 'auto',
   cleanupReserve: 5_000,
   hookTimeout: 3_000,
   idleGrace: 500,
@@ -239,6 +264,8 @@ const LOGGER_METHODS = ['info', 'warn', 'error'] as const;
 const MANAGER_KEYS: ReadonlySet<string> = new Set([
   'timeout',
   'readinessDelay',
+  'readinessFailures',
+  'minReadinessDelay',
   'cleanupReserve',
   'hookTimeout',
   'idleGrace',
@@ -291,6 +318,17 @@ function duration(
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_DELAY) {
     const lower = min === 0 ? 'a whole number of milliseconds from 0' : 'a whole number of milliseconds from 1';
     throw invalidOption(name, `${lower} to ${MAX_DELAY}${alternative}`, value);
+  }
+  return value;
+}
+
+/** A duration, or `"auto"`. */
+function durationOrAuto(options: Record<string, unknown>, key: string, fallback: number | 'auto'): number | 'auto' {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (value === 'auto') return 'auto';
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DELAY) {
+    throw invalidOption(key, `"auto" or a whole number of milliseconds from 0 to ${MAX_DELAY}`, value);
   }
   return value;
 }
@@ -393,7 +431,9 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
   const phase = (fallback: number) => Math.min(fallback, Math.floor(timeout / 5));
   const resolved: ResolvedOptions = {
     timeout,
-    readinessDelay: duration(options, 'readinessDelay', phase(DEFAULTS.readinessDelay), 0),
+    readinessDelay: durationOrAuto(options, 'readinessDelay', DEFAULTS.readinessDelay),
+    readinessFailures: readinessFailures(options),
+    minReadinessDelay: durationOrAuto(options, 'minReadinessDelay', DEFAULTS.minReadinessDelay),
     cleanupReserve: duration(options, 'cleanupReserve', phase(DEFAULTS.cleanupReserve), 0),
     hookTimeout: duration(options, 'hookTimeout', DEFAULTS.hookTimeout, 1),
     idleGrace: duration(options, 'idleGrace', DEFAULTS.idleGrace, 0),
@@ -414,22 +454,25 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     logger: logger(options),
     silent: boolean(options, 'silent', DEFAULTS.silent),
   };
-  if (resolved.readinessDelay + resolved.cleanupReserve >= resolved.timeout) {
-    const sum = resolved.readinessDelay + resolved.cleanupReserve;
+  // "auto" keeps a drain window of its own (see lameDuckCap): only a fixed delay can leave none.
+  const fixedDelay = resolved.readinessDelay === 'auto' ? undefined : resolved.readinessDelay;
+  if (fixedDelay !== undefined && fixedDelay + resolved.cleanupReserve >= resolved.timeout) {
+    const sum = fixedDelay + resolved.cleanupReserve;
     throw invalidOption(
       'timeout',
       `greater than readinessDelay + cleanupReserve (${resolved.readinessDelay} + ${resolved.cleanupReserve} = ${sum}) so requests get time to drain`,
       resolved.timeout,
     );
   }
-  const window = resolved.timeout - resolved.readinessDelay - resolved.cleanupReserve;
+  const longestDelay = fixedDelay ?? lameDuckCap(resolved.timeout, resolved.cleanupReserve);
+  const window = resolved.timeout - longestDelay - resolved.cleanupReserve;
   // Unset, it shrinks with the drain window as the other budgets do with timeout, so that a short
   // timeout (PM2's 1.6 s kill_timeout, say) does not tell handlers to stop the moment the drain starts.
   resolved.abortBefore = duration(options, 'abortBefore', Math.min(DEFAULTS.abortBefore, Math.floor(window / 5)), 0);
   if (resolved.abortBefore >= window) {
     throw invalidOption(
       'abortBefore',
-      `less than the drain window, timeout - readinessDelay - cleanupReserve (${resolved.timeout} - ${resolved.readinessDelay} - ${resolved.cleanupReserve} = ${window}), so requests get time to finish`,
+      `less than the drain window, timeout - readinessDelay - cleanupReserve (${resolved.timeout} - ${longestDelay} - ${resolved.cleanupReserve} = ${window}), so requests get time to finish`,
       resolved.abortBefore,
     );
   }
@@ -443,6 +486,15 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     throw invalidOption('startupPath', 'different from readinessPath and livenessPath', resolved.startupPath);
   }
   return resolved;
+}
+
+function readinessFailures(options: Record<string, unknown>): number {
+  const value = options.readinessFailures;
+  if (value === undefined) return DEFAULTS.readinessFailures;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100) {
+    throw invalidOption('readinessFailures', 'a whole number from 1 to 100', value);
+  }
+  return value;
 }
 
 function retryAfter(options: Record<string, unknown>): number {

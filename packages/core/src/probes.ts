@@ -22,6 +22,8 @@ export interface ProbeSource {
   readonly reason: string;
   readonly availability: Availability;
   readonly checks: Checks;
+  /** Told of every readiness request, before it is answered: who probes, and how often. */
+  probed(req: AnyRequest): void;
 }
 
 /** A probe request, parsed: one check (`/readyz/<name>`) or all, `?verbose`, `?exclude=<name>` (repeatable). */
@@ -232,7 +234,10 @@ export function answerProbe(req: AnyRequest, source: ProbeSource): Promise<Plain
   if (method !== 'GET' && method !== 'HEAD') return undefined;
   const { options } = source;
   let query = probeQuery(req.url, options.readinessPath, true);
-  if (query !== undefined) return readiness(source, query);
+  if (query !== undefined) {
+    source.probed(req);
+    return readiness(source, query);
+  }
   query = probeQuery(req.url, options.livenessPath, true);
   if (query !== undefined) return Promise.resolve(liveness(source, query));
   query = probeQuery(req.url, options.startupPath, false);

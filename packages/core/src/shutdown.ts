@@ -1,10 +1,12 @@
 /** The shutdown sequence under one deadline: lame duck, drain (forced at its end), cleanup hooks, and its result. */
 import type { Events } from './channels.js';
-import { createDeadline, delay, timedOut, type Clock, type Deadline, type PhaseSignals } from './deadline.js';
+import { createDeadline, timedOut, type Clock, type Deadline, type PhaseSignals } from './deadline.js';
 import { runHooks, type Hooks } from './hooks.js';
 import type { Log } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import type { Phase } from './phase.js';
+import { platformMinimum, type PlatformFacts } from './platform.js';
+import { lameDuckCap, planLameDuck, waitForPlan, type LameDuckPlan, type Probers } from './probers.js';
 import type { Rejections } from './responses.js';
 import type { Tasks } from './tasks.js';
 import type { Tracker } from './tracker/index.js';
@@ -25,6 +27,8 @@ export interface ShutdownParts {
   readonly hooks: Hooks;
   readonly rejections: Rejections;
   readonly events: Events;
+  readonly probers: Probers;
+  readonly platform: PlatformFacts;
 }
 
 /** What the drain left behind. */
@@ -47,7 +51,7 @@ interface Times {
 /** Starts (once) and follows one manager's shutdown. */
 export interface Shutdown {
   /** Starts the shutdown, or returns the one already started. */
-  begin(reason: string, readinessDelay: number): Promise<ShutdownResult>;
+  begin(reason: string, readinessDelay: number | 'auto'): Promise<ShutdownResult>;
   /** Resolves when the drain has ended, before cleanup hooks run. */
   readonly drained: Promise<void>;
 }
@@ -76,11 +80,18 @@ export function createShutdown(parts: ShutdownParts): Shutdown {
   };
 }
 
-async function run(parts: ShutdownParts, readinessDelay: number, drainEnded: () => void): Promise<ShutdownResult> {
+async function run(
+  parts: ShutdownParts,
+  readinessDelay: number | 'auto',
+  drainEnded: () => void,
+): Promise<ShutdownResult> {
   const deadline = createDeadline(parts.now, parts.options);
-  startLameDuck(parts, readinessDelay);
-  if (readinessDelay > 0) await delay(readinessDelay);
-  const drainStarted = parts.now();
+  const plan = planPhase(parts, readinessDelay, deadline.started);
+  startLameDuck(parts, plan, readinessDelay);
+  // A phase with nothing to wait for is skipped: 0 in the result, not the time it took to log its start.
+  const skipped = plan.check(parts.now()).done;
+  if (!skipped) await waitForPlan(plan, parts.now, parts.probers.onProbe);
+  const drainStarted = skipped ? deadline.started : parts.now();
   const outcome = await drain(parts, deadline);
   const cleanupStarted = parts.now();
   parts.phase.set('cleanup');
@@ -93,8 +104,24 @@ async function run(parts: ShutdownParts, readinessDelay: number, drainEnded: () 
   return result;
 }
 
+/** How long the lame-duck phase lasts: fixed, or on the evidence of who probes (see `planLameDuck`). */
+function planPhase({ options, probers, platform }: ShutdownParts, delay: number | 'auto', start: number): LameDuckPlan {
+  const minimum = options.minReadinessDelay === 'auto' ? platformMinimum(platform) : options.minReadinessDelay;
+  return planLameDuck(probers.book, {
+    start,
+    delay,
+    failures: options.readinessFailures,
+    minimum,
+    cap: lameDuckCap(options.timeout, options.cleanupReserve),
+  });
+}
+
 /** Readiness fails from now on; requests are still served, with `Connection: close`. */
-function startLameDuck({ phase, signals, tracker, tasks, log, options }: ShutdownParts, readinessDelay: number): void {
+function startLameDuck(
+  { phase, signals, tracker, tasks, log, options, platform }: ShutdownParts,
+  plan: LameDuckPlan,
+  readinessDelay: number | 'auto',
+): void {
   phase.set('lameduck');
   signals.abortClosing(phase.reason);
   tracker.markClosing();
@@ -105,6 +132,12 @@ function startLameDuck({ phase, signals, tracker, tasks, log, options }: Shutdow
       connections: tracker.connectionCount(),
       tasks: tasks.size(),
       readinessDelay,
+      // Why the phase lasts what it does: 'fixed', 'no probers', 'probers' or 'platform minimum'.
+      lameDuckMode: plan.mode,
+      probers: plan.probers.map((prober) => ({ id: prober.id, interval: prober.interval ?? null })),
+      lameDuckMin: plan.minimum,
+      lameDuckMax: plan.cap,
+      ...(platform.kubernetes ? { platform: 'kubernetes' } : {}),
       timeout: options.timeout,
     },
     'shutdown started: readiness fails now',

@@ -2,6 +2,7 @@
 import type { Clock } from './deadline.js';
 import type { Log } from './logger.js';
 import { resolveSignalOptions, type ResolvedSignalOptions, type SignalOptions } from './options.js';
+import type { PlatformWarning } from './platform.js';
 import type { InflightRequest, LameduckState, ShutdownResult, SignalHandle } from './types.js';
 
 /** What the helper needs from its manager. */
@@ -12,6 +13,8 @@ export interface SignalTarget {
   onStateChange(listener: (state: LameduckState) => void): () => void;
   readonly timeout: number;
   readonly now: Clock;
+  /** What the configuration does not fit where the process runs: logged when signals are first handled. */
+  readonly warnings: readonly PlatformWarning[];
 }
 
 const MAX_LOGGED_STUCK = 20;
@@ -123,6 +126,7 @@ export function createSignalHandling(target: SignalTarget, log: Log): (options?:
   return function handleSignals(options) {
     if (installed !== undefined) return installed;
     const handle = installSignalHandlers(target, log, resolveSignalOptions(options));
+    for (const warning of target.warnings) log.warn(warning.fields, warning.message);
     installed = handle;
     const uninstall = handle.uninstall;
     handle.uninstall = () => {

@@ -12,8 +12,12 @@ const invalid: [string, unknown, string, string][] = [
   ['timeout', Number.POSITIVE_INFINITY, ms(1), 'Infinity (number)'],
   ['timeout', 2_147_483_648, ms(1), '2147483648 (number)'],
   ['timeout', null, ms(1), 'null (null)'],
-  ['readinessDelay', -5, ms(0), '-5 (number)'],
-  ['readinessDelay', '5000', ms(0), "'5000' (string)"],
+  ['readinessDelay', -5, `"auto" or ${ms(0)}`, '-5 (number)'],
+  ['readinessDelay', '5000', `"auto" or ${ms(0)}`, "'5000' (string)"],
+  ['readinessDelay', 'evidence', `"auto" or ${ms(0)}`, "'evidence' (string)"],
+  ['minReadinessDelay', 'kubernetes', `"auto" or ${ms(0)}`, "'kubernetes' (string)"],
+  ['readinessFailures', 0, 'a whole number from 1 to 100', '0 (number)'],
+  ['readinessFailures', 2.5, 'a whole number from 1 to 100', '2.5 (number)'],
   ['cleanupReserve', true, ms(0), 'true (boolean)'],
   ['hookTimeout', 0, ms(1), '0 (number)'],
   ['idleGrace', [], ms(0), '[] (array)'],
@@ -88,17 +92,25 @@ describe('createLameduck() options', () => {
     );
   });
 
-  test('unset readinessDelay and cleanupReserve shrink to fit a short timeout: 5000, or a fifth of it', () => {
-    expect(createLameduck({ timeout: 10_000 }).options).toMatchObject({ readinessDelay: 2_000, cleanupReserve: 2_000 });
-    expect(createLameduck({ timeout: 3_000 }).options).toMatchObject({ readinessDelay: 600, cleanupReserve: 600 });
-    expect(createLameduck({ timeout: 60_000 }).options).toMatchObject({ readinessDelay: 5_000, cleanupReserve: 5_000 });
+  test('unset cleanupReserve shrinks to fit a short timeout: 5000, or a fifth of it; unset readinessDelay is "auto"', () => {
+    expect(createLameduck({ timeout: 10_000 }).options).toMatchObject({
+      readinessDelay: 'auto',
+      cleanupReserve: 2_000,
+    });
+    expect(createLameduck({ timeout: 3_000 }).options).toMatchObject({ readinessDelay: 'auto', cleanupReserve: 600 });
+    expect(createLameduck({ timeout: 60_000 }).options).toMatchObject({
+      readinessDelay: 'auto',
+      cleanupReserve: 5_000,
+    });
     expect(createLameduck({ timeout: 10_000, readinessDelay: 0 }).options).toMatchObject({ cleanupReserve: 2_000 });
+    expect(createLameduck().options).toMatchObject({ readinessFailures: 3, minReadinessDelay: 'auto' });
   });
 
   test('unset abortBefore scales with the drain window: 1000, or a fifth of timeout - readinessDelay - cleanupReserve', () => {
-    expect(createLameduck().options.abortBefore).toBe(1_000); // 25000 - 5000 - 5000 = 15000
+    // "auto" keeps a drain window of a quarter of timeout - cleanupReserve, at most 5 s: 25000 - 5000 - 15000.
+    expect(createLameduck().options.abortBefore).toBe(1_000);
     expect(createLameduck({ timeout: 2_000, readinessDelay: 0 }).options.abortBefore).toBe(320); // 1600 / 5
-    expect(createLameduck({ timeout: 1_600 }).options.abortBefore).toBe(192); // (1600 - 320 - 320) / 5
+    expect(createLameduck({ timeout: 1_600 }).options.abortBefore).toBe(64); // (1600 - 320) / 4 / 5
     expect(createLameduck({ timeout: 1_000, readinessDelay: 0, cleanupReserve: 0 }).options.abortBefore).toBe(200);
   });
 
