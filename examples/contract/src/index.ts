@@ -17,9 +17,21 @@ function numberFromEnv(name: string): number | undefined {
 }
 
 /** The environment variable behind each lameduck option the examples take. */
-const ENV_OF_OPTION = { timeout: 'SHUTDOWN_TIMEOUT_MS', readinessDelay: 'READINESS_DELAY_MS' } as const;
+const ENV_OF_OPTION = {
+  timeout: 'SHUTDOWN_TIMEOUT_MS',
+  readinessDelay: 'READINESS_DELAY_MS',
+  idleGrace: 'IDLE_GRACE_MS',
+} as const;
 
-function lameduckFromEnv(): { timeout?: number; readinessDelay?: number | 'auto' } {
+/** The Prometheus scrape route, kept serving after the listener closes (see `metricsRoute`). */
+export const METRICS_PATH = '/metrics';
+
+function lameduckFromEnv(): {
+  timeout?: number;
+  readinessDelay?: number | 'auto';
+  idleGrace?: number;
+  keepServing: string[];
+} {
   const options = {
     timeout: numberFromEnv(ENV_OF_OPTION.timeout),
     // "auto" (lameduck's default) can also be named explicitly.
@@ -27,6 +39,8 @@ function lameduckFromEnv(): { timeout?: number; readinessDelay?: number | 'auto'
       process.env[ENV_OF_OPTION.readinessDelay] === 'auto'
         ? ('auto' as const)
         : numberFromEnv(ENV_OF_OPTION.readinessDelay),
+    idleGrace: numberFromEnv(ENV_OF_OPTION.idleGrace),
+    keepServing: [METRICS_PATH],
   };
   try {
     // The adapters validate the same way, but their error names lameduck's options, not the variables.
@@ -55,8 +69,8 @@ const port = numberFromEnv('PORT') ?? 3000;
 const host = process.env.HOST || '0.0.0.0';
 
 /**
- * `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout` and `readinessDelay` from the environment.
- * `listen` is what to pass to `listen()`: the socket systemd passed in when socket-activated (`PORT` and
+ * `PORT` (3000), `HOST` (0.0.0.0), and lameduck's `timeout`, `readinessDelay` and `idleGrace` from the
+ * environment; `/metrics` kept serving during the drain. `listen` is what to pass to `listen()`: the socket systemd passed in when socket-activated (`PORT` and
  * `HOST` are then ignored), otherwise the port and host.
  */
 export const settings = {

@@ -1,8 +1,8 @@
 /** Example: an Express 5 server with graceful shutdown by @lameduck/express, following the examples' contract. */
 import type { AddressInfo } from 'node:net';
-import { graceful } from '@lameduck/express';
 import { notifyReady } from '@lameduck/core';
-import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
+import { graceful, prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/express';
+import { announce, EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
 import express from 'express';
 import { WebSocketServer } from 'ws';
 
@@ -14,7 +14,12 @@ app.get('/', (_req, res) => {
   res.send('hello from express\n');
 });
 app.get('/slow', async (req, res) => {
-  res.send(await slow(Number(req.query.ms) || 0, drain.lameduck.deadlineSignal));
+  // Route modules reach the manager through req.app.locals, without importing the middleware.
+  res.send(await slow(Number(req.query.ms) || 0, req.app.locals.lameduck.deadlineSignal));
+});
+// In keepServing: still answered after the listener has closed.
+app.get(METRICS_PATH, (req, res) => {
+  res.type(PROMETHEUS_CONTENT_TYPE).send(prometheusMetrics(req.app.locals.lameduck));
 });
 app.get('/events', (_req, res) => {
   res.writeHead(200, EVENT_HEADERS);

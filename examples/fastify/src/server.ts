@@ -2,8 +2,8 @@
 import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import { notifyReady } from '@lameduck/core';
-import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
-import graceful from '@lameduck/fastify';
+import { announce, EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
+import graceful, { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/fastify';
 import Fastify from 'fastify';
 
 const app = Fastify();
@@ -17,6 +17,8 @@ app.get('/', async () => 'hello from fastify\n');
 app.get<{ Querystring: { ms?: string } }>('/slow', async (request) =>
   slow(Number(request.query.ms) || 0, app.lameduck.deadlineSignal),
 );
+// In keepServing: still answered after the listener has closed.
+app.get(METRICS_PATH, (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(prometheusMetrics(app.lameduck)));
 app.get('/events', (_request, reply) => reply.headers(EVENT_HEADERS).send(eventStream(app.lameduck.drainSignal)));
 app.get('/ws', { websocket: true }, (socket) => socket.send('hello from fastify'));
 

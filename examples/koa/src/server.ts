@@ -1,8 +1,8 @@
 /** Example: a Koa 3 server with graceful shutdown by @lameduck/koa, following the examples' contract. */
 import type { AddressInfo } from 'node:net';
 import { notifyReady } from '@lameduck/core';
-import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
-import { graceful } from '@lameduck/koa';
+import { announce, EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
+import { graceful, prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/koa';
 import Koa from 'koa';
 import { WebSocketServer } from 'ws';
 
@@ -12,7 +12,12 @@ const app = new Koa();
 app.use(drain);
 app.use(async (ctx) => {
   if (ctx.path === '/slow') {
-    ctx.body = await slow(Number(ctx.query.ms) || 0, drain.lameduck.deadlineSignal);
+    // Middleware reaches the manager as ctx.lameduck, without importing the middleware.
+    ctx.body = await slow(Number(ctx.query.ms) || 0, ctx.lameduck.deadlineSignal);
+  } else if (ctx.path === METRICS_PATH) {
+    // In keepServing: still answered after the listener has closed.
+    ctx.type = PROMETHEUS_CONTENT_TYPE;
+    ctx.body = prometheusMetrics(ctx.lameduck);
   } else if (ctx.path === '/events') {
     ctx.set(EVENT_HEADERS);
     ctx.body = eventStream(drain.lameduck.drainSignal);

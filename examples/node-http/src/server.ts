@@ -1,8 +1,8 @@
 /** Example: a plain node:http server with graceful shutdown by @lameduck/core, following the examples' contract. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLameduck, notifyReady } from '@lameduck/core';
-import { announce, EVENT_HEADERS, eventStream, settings, slow } from '@lameduck/example-contract';
+import { createLameduck, notifyReady, prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';
+import { announce, EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
 import { WebSocketServer } from 'ws';
 
 const lameduck = createLameduck(settings.lameduck);
@@ -12,6 +12,10 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/slow') {
     void slow(Number(url.searchParams.get('ms')) || 0, lameduck.deadlineSignal).then((body) => res.end(body));
+  } else if (url.pathname === METRICS_PATH) {
+    // In keepServing: still answered after the listener has closed.
+    res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
+    res.end(prometheusMetrics(lameduck));
   } else if (url.pathname === '/events') {
     res.writeHead(200, EVENT_HEADERS);
     eventStream(lameduck.drainSignal).pipe(res);

@@ -94,7 +94,7 @@ export function adapterMatrix(kind: AdapterKind): void {
 
       test('a query string still matches; a longer path or another method is the app’s', async () => {
         const { port } = await start();
-        const query = await request(port, { path: '/readyz?verbose=1' });
+        const query = await request(port, { path: '/readyz?probe=kubelet' });
         expect(query.status).toBe(200);
         expect(json(query)).toEqual({ status: 'ready' });
         expect((await request(port, { path: '/readyzz' })).status).toBe(401);

@@ -5,6 +5,7 @@ import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
 import { WebSocket } from 'ws';
 import { deferred, once, request, uploadWhileClosing, type Deferred } from '@lameduck/test-utils';
 import { adapterMatrix } from './adapters.js';
+import { availability } from './availability.js';
 import { hostile } from './hostile.js';
 import { start, type Kind, type Running } from './servers.js';
 
@@ -217,4 +218,5 @@ export function conformance(kind: Kind): void {
       expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
     });
   });
+  availability(kind);
 }

@@ -183,6 +183,14 @@ const adminApp = Fastify();
 import graceful from '@lameduck/fastify';
 const app = Fastify();
 `,
+  startup: `declare const cache: { warm(): Promise<void> };
+declare function runMigrations(): Promise<void>;
+`,
+  'interval-checks': `declare const pool: { query(sql: string): Promise<unknown> };
+declare function pingS3(signal: AbortSignal): Promise<void>;
+`,
+  channels: '',
+  metrics: '',
   http2: `import { createLameduck } from '@lameduck/core';
 const lameduck = createLameduck();
 declare const key: Buffer;

@@ -2,6 +2,17 @@
 import { invalidOption } from './errors.js';
 import { createLameduck, type Lameduck } from './lameduck.js';
 import { DEFAULTS, type LameduckOptions, type SignalOptions } from './options.js';
+import type { Logger } from './types.js';
+
+/** What a framework supplies to `resolveManager()`: its conventions, applied to a manager it creates. */
+export interface FrameworkDefaults {
+  /** The framework's logger (Fastify: `fastify.log.child(…)`), used unless `logger` or `silent` is given. */
+  logger?: Logger;
+  /** Put before every probe path (Fastify's route prefix). Refused with a shared manager, whose paths are its own. */
+  pathPrefix?: string;
+}
+
+const PROBE_PATHS = ['readinessPath', 'livenessPath', 'startupPath'] as const;
 
 /** Options of every adapter (`graceful()`): the core's options, plus a manager to share and signal handling. */
 export interface AdapterOptions extends LameduckOptions {
@@ -34,12 +45,27 @@ function isManager(value: unknown): value is Lameduck {
  * For adapters: the manager that adapter options describe (the one passed, or a new one), with
  * `handleSignals()` installed unless `handleSignals: false`. Validates like `createLameduck()`.
  */
-export function resolveManager(options: AdapterOptions = {}): Lameduck {
+export function resolveManager(options: AdapterOptions = {}, framework: FrameworkDefaults = {}): Lameduck {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
   const { lameduck, handleSignals = DEFAULTS.handleSignals, ...core } = options;
+  const prefix = framework.pathPrefix ?? '';
   let manager: Lameduck;
   if (lameduck === undefined) {
+    if (framework.logger !== undefined && core.logger === undefined && core.silent !== true) {
+      core.logger = framework.logger;
+    }
+    for (const key of PROBE_PATHS) {
+      const path = core[key] ?? DEFAULTS[key];
+      // A path that is not a string is left for createLameduck() to refuse, as given.
+      if (prefix !== '' && typeof path === 'string') core[key] = `${prefix}${path}`;
+    }
     manager = createLameduck(core);
+  } else if (prefix !== '') {
+    throw invalidOption(
+      'prefix',
+      'left out when a manager is shared: its probe paths are set by createLameduck()',
+      prefix,
+    );
   } else if (!isManager(lameduck)) {
     throw invalidOption('lameduck', 'a manager made by createLameduck()', lameduck);
   } else if (Object.keys(core).length > 0) {

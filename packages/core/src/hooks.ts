@@ -13,6 +13,8 @@ export interface Hook {
 /** Hook runs as they are reported to the caller, one at a time. */
 export interface HookEvents {
   failed(failure: HookFailure): void;
+  /** Every hook, once it has settled (or been skipped): `failure` is `undefined` when it succeeded; `duration` in ms. */
+  finished?(name: string, failure: HookFailure | undefined, duration: number): void;
 }
 
 /** The hooks of one manager, in the order they were registered. */
@@ -87,7 +89,8 @@ export async function runHooks(
   let deadlineReached = false;
   for (let index = hooks.length - 1; index >= 0; index--) {
     const hook = hooks[index]!;
-    const left = Math.floor(deadline - now());
+    const started = now();
+    const left = Math.floor(deadline - started);
     let failure: HookFailure | undefined;
     if (left <= 0 || deadlineReached) {
       failure = {
@@ -109,6 +112,7 @@ export async function runHooks(
       failures.push(failure);
       events.failed(failure);
     }
+    events.finished?.(hook.name, failure, Math.round(now() - started));
   }
   return failures;
 }

@@ -8,6 +8,7 @@ export const MESSAGES = Object.freeze({
   draining: 'draining',
   complete: 'shutdown complete',
   secondSignal: 'second signal: exiting now without draining',
+  listenerClosed: 'listener closed: draining',
 });
 
 /** `850 ms`, `2 s`, `12.5 s`. */
@@ -71,9 +72,14 @@ function complete(fields: Fields): string {
   return `shut down in ${total}, ${list([forced || undefined, failed || undefined])}`;
 }
 
-/** One line, without the trailing newline: `lameduck: …`, with `warning:`/`error:` when not info. */
-export function humanLine(level: 'info' | 'warn' | 'error', fields: Fields, message: string): string {
+/**
+ * One line, without the trailing newline: `lameduck: …`, with `warning:`/`error:` when not info;
+ * `undefined` for a record a person does not need (the listener closing: the start line already said
+ * what the drain waits for).
+ */
+export function humanLine(level: 'info' | 'warn' | 'error', fields: Fields, message: string): string | undefined {
   let text: string;
+  if (message === MESSAGES.listenerClosed) return undefined;
   if (message === MESSAGES.started) text = started(fields);
   else if (message === MESSAGES.complete) text = complete(fields);
   else if (message === MESSAGES.draining) {

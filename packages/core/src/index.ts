@@ -6,10 +6,12 @@ export type {
   AnyResponse,
   AttachableServer,
   CheckOutcome,
+  CheckSpec,
   CleanupHook,
   HookFailure,
   HookOptions,
   InflightRequest,
+  IntervalCheck,
   LameduckState,
   LameduckStats,
   Logger,
@@ -17,11 +19,15 @@ export type {
   ReadinessCheck,
   ShutdownResult,
   SignalHandle,
+  StartupStatus,
   Task,
 } from './types.js';
+export { CHANNELS } from './channels.js';
+export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';
 export { coordinateFrameworkClose, resolveManager } from './adapter.js';
-export type { AdapterOptions, FrameworkClose } from './adapter.js';
+export type { AdapterOptions, FrameworkClose, FrameworkDefaults } from './adapter.js';
 export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';
 export { inheritedListener } from './listen-fds.js';

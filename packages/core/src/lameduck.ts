@@ -1,19 +1,22 @@
 /** The manager `createLameduck()` returns: a small façade that wires the parts each concept lives in. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAvailability, type Availability } from './availability.js';
+import { createEvents, type Events } from './channels.js';
+import { createChecks } from './checks.js';
 import { createPhaseSignals, systemClock, type Clock } from './deadline.js';
 import { createError, invalidOption } from './errors.js';
 import { createHooks } from './hooks.js';
 import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
-import { createPhase } from './phase.js';
+import { createPhase, type Phase } from './phase.js';
 import { detectPlatform, platformWarnings } from './platform.js';
 import { createProbers } from './probers.js';
-import { answerProbe, liveness, readiness } from './probes.js';
-import { createRejections, isHttp2, rejectRequest, sendPlain } from './responses.js';
+import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
+import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
-import { createTasks } from './tasks.js';
-import { createTracker } from './tracker/index.js';
+import { createTasks, type Tasks } from './tasks.js';
+import { createTracker, type Tracker } from './tracker/index.js';
 import type {
   AnyRequest,
   AnyResponse,
@@ -52,14 +55,34 @@ export interface Lameduck {
    */
   trackRequest(req: AnyRequest, res: AnyResponse): void;
   /**
-   * The readiness answer: 200 while serving and every check passes, 503 once shutdown starts. Pass
-   * the request when you serve readiness from your own route, so that lameduck learns who probes and
-   * how often (`readinessDelay: "auto"`).
+   * The readiness answer: 200 while serving, started and every check passes, 503 otherwise. Given a
+   * request, it answers its query as the route does (`?verbose`, `?exclude=`). Pass the request when
+   * you serve readiness from your own route, so that lameduck learns who probes and how often
+   * (`readinessDelay: "auto"`).
    * @example app.get('/health/ready', async (req, res) => send(res, await lameduck.readiness(req)));
    */
   readiness(req?: AnyRequest): Promise<PlainResponse>;
-  /** The liveness answer: 200 until the process exits. */
-  liveness(): PlainResponse;
+  /** The liveness answer: 200 until the process exits, unless it is broken (`markBroken()`, failed startup work, `maxEventLoopDelay`). */
+  liveness(req?: AnyRequest): PlainResponse;
+  /** The startup answer: 200 once startup has finished (see `awaitStartup`, `addStartupTask()`), 503 before. */
+  startup(req?: AnyRequest): PlainResponse;
+  /**
+   * Registers startup work: readiness and the startup route answer 503 ("starting") until every piece
+   * has finished. If one throws, startup has failed: liveness answers 503 so the orchestrator restarts
+   * the process. Register before the server listens; after startup has finished it throws
+   * `LAMEDUCK_ALREADY_STARTED`. Returns the work's promise.
+   * @example lameduck.addStartupTask(() => cache.warm());
+   */
+  addStartupTask<T>(task: Task<T>): Promise<Awaited<T>>;
+  /** With `awaitStartup: true`: startup has finished; readiness may pass from now on. */
+  markStarted(): void;
+  /**
+   * Liveness answers 503 (so the orchestrator restarts the process) until `markHealthy()`.
+   * @example pool.on('fatal', (error) => lameduck.markBroken(`database pool: ${error.message}`));
+   */
+  markBroken(reason: string): void;
+  /** Liveness passes again (undoes `markBroken()`). */
+  markHealthy(): void;
   /** The 503 for a request that arrived after the listener closed; counts and logs it. */
   reject(): PlainResponse;
   /**
@@ -98,8 +121,15 @@ export interface Lameduck {
   drained(): Promise<void>;
   /** Opt-in: SIGTERM/SIGINT start the shutdown and the process exits with its code. Uninstallable. */
   handleSignals(options?: SignalOptions): SignalHandle;
-  /** Counts for dashboards and tests. */
+  /** Counts for dashboards and tests; `prometheusMetrics()` renders them. */
   stats(): LameduckStats;
+}
+
+/** The probe query of a request the application routed itself: on the probe's path (or its own), `?verbose` and `?exclude=`. */
+function queryOf(req: AnyRequest | undefined, path: string | false): ProbeQuery | undefined {
+  if (req?.url === undefined) return undefined;
+  const own = req.url.split('?', 1)[0]!;
+  return probeQuery(req.url, path, true) ?? probeQuery(req.url, own, false);
 }
 
 /** The server `attach()` was given, if it can be one. */
@@ -133,6 +163,16 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const log = createLog(options.logger, options.silent);
   const phase = createPhase(log);
   const signals = createPhaseSignals();
+  const events = createEvents(() => lameduck);
+  const availability = createAvailability(options, events);
+  const checks = createChecks(options.checks, options.checkTimeout, options.exposeErrors);
+  const times = followPhases(phase, now, events, options.timeout);
+  // Only with maxEventLoopDelay; its monitor and unref'd timer keep no event loop alive.
+  availability.start();
+  phase.onChange((state) => {
+    if (state === 'lameduck') checks.stop();
+    if (state === 'closed') availability.stop();
+  });
   const platform = detectPlatform();
   const probers = createProbers(now);
   // What the probes and the 503 read: the options, and where the manager is now.
@@ -140,6 +180,9 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     options,
     log,
     now,
+    events,
+    availability,
+    checks,
     get state() {
       return phase.state;
     },
@@ -152,19 +195,15 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
-  const shutdown = createShutdown({
-    options,
-    log,
-    now,
-    phase,
-    signals,
-    tracker,
-    tasks,
-    hooks,
-    rejections,
-    probers,
-    platform,
-  });
+  const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
+  const shutdown = createShutdown(parts);
+  const begin = (why: string, delayMs: number | 'auto'): Promise<ShutdownResult> => {
+    const first = phase.state === 'serving';
+    const result = shutdown.begin(why, delayMs);
+    if (first) void result.then(events.shutdownEnd);
+    return result;
+  };
+  const keepServing = options.keepServing;
   const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';
 
   const lameduck: Lameduck = {
@@ -193,9 +232,17 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.track(req as IncomingMessage);
     },
 
-    readiness: (req) => readiness(view, req),
-    liveness: () => liveness(view),
-    reject: rejections.reject,
+    readiness: (req) => {
+      if (req !== undefined) view.probed(req);
+      return readiness(view, queryOf(req, options.readinessPath));
+    },
+    liveness: (req) => liveness(view, queryOf(req, options.livenessPath)),
+    startup: (req) => startup(view, queryOf(req, options.startupPath)),
+    addStartupTask: (task) => availability.addStartupTask(task, signals.closing),
+    markStarted: () => availability.markStarted(),
+    markBroken: (reason) => availability.markBroken(reason),
+    markHealthy: () => availability.markHealthy(),
+    reject: () => rejections.reject(),
     intercept(req, res) {
       // While serving, the whole cost per request: this state check, a socket check and the probe paths.
       // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
@@ -207,6 +254,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       const probe = answerProbe(req, view);
       if (probe !== undefined) return probe;
       if (accepting()) return undefined;
+      // Paths kept serving after the listener closed (a /metrics scrape): one check while serving, none.
+      if (keepServing.length > 0 && keepServing.some((path) => matchesPath(req.url, path))) return undefined;
       return rejectRequest(req, res, rejections.reject, options.discardLimit);
     },
     handle(req, res) {
@@ -233,12 +282,12 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         const expected = '"auto" or a whole number of milliseconds from 0, below timeout - cleanupReserve';
         return Promise.reject(invalidOption('readinessDelay', expected, delayMs));
       }
-      return shutdown.begin(why ?? 'shutdown() called', delayMs);
+      return begin(why ?? 'shutdown() called', delayMs);
     },
     drained: () => shutdown.drained,
     handleSignals: createSignalHandling(
       {
-        begin: (why, skipDelay) => shutdown.begin(why, skipDelay ? 0 : options.readinessDelay),
+        begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
         get state() {
           return phase.state;
         },
@@ -250,16 +299,63 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       },
       log,
     ),
-    stats() {
-      return {
-        state: phase.state,
-        servers: tracker.servers().length,
-        connections: tracker.connectionCount(),
-        inflight: tracker.inflightCount(),
-        upgraded: tracker.upgradedCount(),
-        tasks: tasks.size(),
-      };
-    },
+    stats: () => statsOf({ phase, tracker, tasks, availability, rejections, events, times }),
   };
   return lameduck;
+}
+
+/** `stats()`: counts read from the parts that keep them. */
+function statsOf(parts: {
+  phase: Phase;
+  tracker: Tracker;
+  tasks: Tasks;
+  availability: Availability;
+  rejections: Rejections;
+  events: Events;
+  times: { durations(): LameduckStats['durations'] };
+}): LameduckStats {
+  const { phase, tracker, tasks, availability, rejections, events, times } = parts;
+  return {
+    state: phase.state,
+    servers: tracker.servers().length,
+    connections: tracker.connectionCount(),
+    inflight: tracker.inflightCount(),
+    upgraded: tracker.upgradedCount(),
+    tasks: tasks.size(),
+    startup: availability.startup,
+    broken: availability.broken(),
+    requests: { completed: tracker.completedWhileClosing(), rejected: rejections.count(), forced: events.forcedCount },
+    durations: times.durations(),
+  };
+}
+
+/**
+ * Publishes every state change (and the start of the shutdown before its first one), and keeps when
+ * each phase started, for `stats().durations`.
+ */
+function followPhases(
+  phase: Phase,
+  now: Clock,
+  events: Events,
+  timeout: number,
+): { durations(): LameduckStats['durations'] } {
+  const entered: Partial<Record<LameduckState, number>> = {};
+  phase.onChange((state, previous) => {
+    entered[state] = now();
+    if (previous === 'serving') events.shutdownStart(phase.reason, timeout);
+    events.state(state, previous);
+  });
+  const span = (from: LameduckState, to: LameduckState): number => {
+    const start = entered[from];
+    if (start === undefined) return 0;
+    return Math.round((entered[to] ?? now()) - start);
+  };
+  return {
+    durations: () => ({
+      lameDuck: span('lameduck', 'draining'),
+      drain: span('draining', 'cleanup'),
+      cleanup: span('cleanup', 'closed'),
+      total: span('lameduck', 'closed'),
+    }),
+  };
 }

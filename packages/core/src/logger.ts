@@ -25,7 +25,8 @@ function writeJsonLine(level: Level, fields: object, message: string): void {
 }
 
 function writeHumanLine(level: Level, fields: object, message: string): void {
-  process.stderr.write(`${humanLine(level, fields as Record<string, unknown>, message)}\n`);
+  const line = humanLine(level, fields as Record<string, unknown>, message);
+  if (line !== undefined) process.stderr.write(`${line}\n`);
 }
 
 const silent: Log = Object.freeze({ info() {}, warn() {}, error() {} });

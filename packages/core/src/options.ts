@@ -1,7 +1,7 @@
 /** lameduck's options: their types and documentation, the one frozen DEFAULTS, and validation. */
 import { invalidOption } from './errors.js';
 import { lameDuckCap } from './probers.js';
-import type { Logger, ReadinessCheck, ShutdownResult } from './types.js';
+import type { CheckSpec, Logger, ReadinessCheck, ShutdownResult } from './types.js';
 
 /** Options of `createLameduck()`. Every duration is in milliseconds unless it says otherwise. */
 export interface LameduckOptions {
@@ -80,11 +80,14 @@ export interface LameduckOptions {
   abortBefore?: number;
   /**
    * Readiness checks run on every readiness request while serving (a database ping, say); any that
-   * throws, returns `false` or takes longer than `checkTimeout` makes readiness fail with 503.
+   * throws, returns `false` or takes longer than `checkTimeout` makes readiness fail with 503. A check
+   * given as `{ check, interval }` runs in the background every `interval` ms instead (from the first
+   * readiness request, which waits for its first run), and probes answer its last result at once. Each check also has
+   * its own route, `<readinessPath>/<name>`.
    * @default {}
-   * @example createLameduck({ checks: { db: () => pool.query('select 1') } })
+   * @example createLameduck({ checks: { db: () => pool.query('select 1'), s3: { check: pingS3, interval: 10_000 } } })
    */
-  checks?: Record<string, ReadinessCheck>;
+  checks?: Record<string, CheckSpec>;
   /**
    * How long each readiness check may take.
    * @default 1000
@@ -110,6 +113,37 @@ export interface LameduckOptions {
    * @example createLameduck({ livenessPath: false })
    */
   livenessPath?: string | false;
+  /**
+   * Path of the startup route served by `handle()` and the adapters, or `false` for none: `200` once
+   * startup has finished (see `awaitStartup` and `addStartupTask()`), `503` before.
+   * @default "/startupz"
+   * @example createLameduck({ startupPath: '/health/started' })
+   */
+  startupPath?: string | false;
+  /**
+   * Startup gating: readiness and the startup route answer `503` ("starting") until
+   * `lameduck.markStarted()` is called. Registering startup work with `addStartupTask()` gates them
+   * too, without this option.
+   * @default false
+   * @example createLameduck({ awaitStartup: true }) // then, once connected: lameduck.markStarted()
+   */
+  awaitStartup?: boolean;
+  /**
+   * Liveness fails (`503`, so the orchestrator restarts the process) while the event loop has been
+   * delayed more than this many milliseconds in the last one to two seconds, as Node's
+   * `perf_hooks.monitorEventLoopDelay` measures it. `false`: no such check.
+   * @default false
+   * @example createLameduck({ maxEventLoopDelay: 1_000 })
+   */
+  maxEventLoopDelay?: number | false;
+  /**
+   * Paths still handed to the application after the listener has closed, instead of answered with
+   * `503` (a `/metrics` scrape on a kept-alive connection, say). Matched exactly, query string aside.
+   * Their requests are drained like any other: forced at the deadline.
+   * @default []
+   * @example createLameduck({ keepServing: ['/metrics'] })
+   */
+  keepServing?: string[];
   /**
    * Seconds sent in `Retry-After` on the 503 answered to requests that arrive after the listener closed.
    * @default 5
@@ -191,11 +225,15 @@ export const DEFAULTS = Object.freeze({
   hookTimeout: 3_000,
   idleGrace: 500,
   abortBefore: 1_000,
-  checks: Object.freeze({}) as Readonly<Record<string, ReadinessCheck>>,
+  checks: Object.freeze({}) as Readonly<Record<string, CheckSpec>>,
   checkTimeout: 1_000,
   exposeErrors: false,
   readinessPath: '/readyz' as string | false,
   livenessPath: '/livez' as string | false,
+  startupPath: '/startupz' as string | false,
+  awaitStartup: false,
+  maxEventLoopDelay: false as number | false,
+  keepServing: Object.freeze([]) as readonly string[],
   retryAfter: 5,
   rejectBody: undefined as string | Record<string, unknown> | undefined,
   rejectHeaders: Object.freeze({}) as Readonly<Record<string, string>>,
@@ -211,7 +249,9 @@ export const DEFAULTS = Object.freeze({
 });
 
 /** Options after validation, with every default applied. */
-export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger' | 'rejectBody'>> & {
+export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger' | 'rejectBody' | 'checks' | 'keepServing'>> & {
+  checks: Readonly<Record<string, CheckSpec>>;
+  keepServing: readonly string[];
   logger: Logger | undefined;
   rejectBody: string | Record<string, unknown> | undefined;
 };
@@ -237,6 +277,10 @@ const MANAGER_KEYS: ReadonlySet<string> = new Set([
   'exposeErrors',
   'readinessPath',
   'livenessPath',
+  'startupPath',
+  'awaitStartup',
+  'maxEventLoopDelay',
+  'keepServing',
   'retryAfter',
   'rejectBody',
   'rejectHeaders',
@@ -263,12 +307,19 @@ function checkKeys(name: string, options: unknown, known: ReadonlySet<string>): 
   return options;
 }
 
-function duration(options: Record<string, unknown>, key: string, fallback: number, min: 0 | 1): number {
+function duration(
+  options: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  min: 0 | 1,
+  name = key,
+  alternative = '',
+): number {
   const value = options[key];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_DELAY) {
     const lower = min === 0 ? 'a whole number of milliseconds from 0' : 'a whole number of milliseconds from 1';
-    throw invalidOption(key, `${lower} to ${MAX_DELAY}`, value);
+    throw invalidOption(name, `${lower} to ${MAX_DELAY}${alternative}`, value);
   }
   return value;
 }
@@ -291,12 +342,19 @@ function boolean(options: Record<string, unknown>, key: string, fallback: boolea
   return value;
 }
 
-function path(options: Record<string, unknown>, key: string, fallback: string | false): string | false {
+function path(
+  options: Record<string, unknown>,
+  key: string,
+  fallback: string | false,
+  name = key,
+  allowFalse = true,
+): string | false {
   const value = options[key];
   if (value === undefined) return fallback;
-  if (value === false) return false;
+  if (value === false && allowFalse) return false;
   if (typeof value !== 'string' || !value.startsWith('/') || /[?#\s]/.test(value)) {
-    throw invalidOption(key, 'a path starting with "/" (no query, fragment or spaces), or false', value);
+    const expected = 'a path starting with "/" (no query, fragment or spaces)';
+    throw invalidOption(name, allowFalse ? `${expected}, or false` : expected, value);
   }
   return value;
 }
@@ -312,14 +370,59 @@ function logger(options: Record<string, unknown>): Logger | undefined {
   return value as Logger;
 }
 
-function checks(options: Record<string, unknown>): Record<string, ReadinessCheck> {
+function checks(options: Record<string, unknown>): Readonly<Record<string, CheckSpec>> {
   const value = options.checks;
   if (value === undefined) return DEFAULTS.checks;
   if (!isPlainObject(value)) throw invalidOption('checks', 'an object of named functions', value);
+  const resolved: Record<string, CheckSpec> = {};
   for (const [name, check] of Object.entries(value)) {
-    if (typeof check !== 'function') throw invalidOption(`checks.${name}`, 'a function', check);
+    // The name is a path segment (`/readyz/<name>`) and a word in the plain-text list.
+    if (!/^[\w.-]+$/.test(name)) throw invalidOption(`checks["${name}"]`, 'named with letters, digits, _ . or -', name);
+    if (name === 'startup' || name === 'shutdown') {
+      throw invalidOption(`checks.${name}`, 'named otherwise: "startup" and "shutdown" are built in', check);
+    }
+    if (typeof check === 'function') {
+      resolved[name] = check as ReadinessCheck;
+      continue;
+    }
+    const spec = check as Record<string, unknown>;
+    if (
+      !isPlainObject(spec) ||
+      typeof spec.check !== 'function' ||
+      Object.keys(spec).some((k) => k !== 'check' && k !== 'interval')
+    ) {
+      throw invalidOption(`checks.${name}`, 'a function, or { check: function, interval: milliseconds }', check);
+    }
+    resolved[name] = Object.freeze({
+      check: spec.check as ReadinessCheck,
+      interval: duration(spec, 'interval', 0, 1, `checks.${name}.interval`),
+    });
   }
-  return Object.freeze({ ...value }) as Record<string, ReadinessCheck>;
+  return Object.freeze(resolved);
+}
+
+function eventLoopDelay(options: Record<string, unknown>): number | false {
+  const value = options.maxEventLoopDelay;
+  if (value === undefined || value === false) return DEFAULTS.maxEventLoopDelay;
+  return duration(options, 'maxEventLoopDelay', 0, 1, 'maxEventLoopDelay', ', or false');
+}
+
+function keepServing(options: Record<string, unknown>): readonly string[] {
+  const value = options.keepServing;
+  if (value === undefined) return DEFAULTS.keepServing;
+  if (!Array.isArray(value)) throw invalidOption('keepServing', 'an array of paths like "/metrics"', value);
+  return Object.freeze(
+    value.map(
+      (_, index) =>
+        path(
+          value as unknown as Record<string, unknown>,
+          String(index),
+          false,
+          `keepServing[${index}]`,
+          false,
+        ) as string,
+    ),
+  );
 }
 
 /** Validates `createLameduck()` options and applies the defaults. Never mutates its argument. */
@@ -342,6 +445,10 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     exposeErrors: boolean(options, 'exposeErrors', DEFAULTS.exposeErrors),
     readinessPath: path(options, 'readinessPath', DEFAULTS.readinessPath),
     livenessPath: path(options, 'livenessPath', DEFAULTS.livenessPath),
+    startupPath: path(options, 'startupPath', DEFAULTS.startupPath),
+    awaitStartup: boolean(options, 'awaitStartup', DEFAULTS.awaitStartup),
+    maxEventLoopDelay: eventLoopDelay(options),
+    keepServing: keepServing(options),
     retryAfter: retryAfter(options),
     rejectBody: rejectBody(options),
     rejectHeaders: rejectHeaders(options),
@@ -373,6 +480,12 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
   }
   if (resolved.readinessPath !== false && resolved.readinessPath === resolved.livenessPath) {
     throw invalidOption('livenessPath', 'different from readinessPath', resolved.livenessPath);
+  }
+  if (
+    resolved.startupPath !== false &&
+    (resolved.startupPath === resolved.readinessPath || resolved.startupPath === resolved.livenessPath)
+  ) {
+    throw invalidOption('startupPath', 'different from readinessPath and livenessPath', resolved.startupPath);
   }
   return resolved;
 }

@@ -1,6 +1,7 @@
 /** Every 503 lameduck answers (HTTP/1, HTTP/2, a refused upgrade), writing a plain response, and the bounded body discard. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Events } from './channels.js';
 import type { Clock } from './deadline.js';
 import type { Log } from './logger.js';
 import type { ResolvedOptions } from './options.js';
@@ -20,12 +21,13 @@ export interface RejectionSource {
   readonly now: Clock;
   readonly state: LameduckState;
   readonly reason: string;
+  readonly events: Events;
 }
 
 /** Builds, counts and logs (at most once a second) the 503s of one manager. */
 export interface Rejections {
   /** The HTTP/1 503 for a request that arrived after the listener closed: `Connection: close` always. */
-  reject(): PlainResponse;
+  reject(request?: { method?: string; url?: string }): PlainResponse;
   /** How many were built. */
   count(): number;
 }
@@ -34,9 +36,10 @@ export function createRejections(source: RejectionSource): Rejections {
   let rejected = 0;
   let lastLog = -Infinity;
   return {
-    reject() {
+    reject(request) {
       const { options, reason } = source;
       rejected++;
+      source.events.rejected(request, rejected);
       const time = source.now();
       if (time - lastLog >= REJECT_LOG_INTERVAL) {
         lastLog = time;
@@ -63,17 +66,17 @@ export function createRejections(source: RejectionSource): Rejections {
 export function rejectRequest(
   req: AnyRequest,
   res: AnyResponse,
-  reject: () => PlainResponse,
+  reject: (request: AnyRequest) => PlainResponse,
   discardLimit: number,
 ): Promise<PlainResponse> {
   if (isHttp2(req)) {
-    const response = reject();
+    const response = reject(req);
     delete response.headers.connection;
     return Promise.resolve(response);
   }
   // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
   (res as ServerResponse).shouldKeepAlive = false;
-  return discardBody(req as IncomingMessage, discardLimit).then(reject);
+  return discardBody(req as IncomingMessage, discardLimit).then(() => reject(req));
 }
 
 function bodyText(response: PlainResponse): string {

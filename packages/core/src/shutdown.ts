@@ -1,4 +1,5 @@
 /** The shutdown sequence under one deadline: lame duck, drain (forced at its end), cleanup hooks, and its result. */
+import type { Events } from './channels.js';
 import { createDeadline, timedOut, type Clock, type Deadline, type PhaseSignals } from './deadline.js';
 import { runHooks, type Hooks } from './hooks.js';
 import type { Log } from './logger.js';
@@ -25,6 +26,7 @@ export interface ShutdownParts {
   readonly tasks: Tasks;
   readonly hooks: Hooks;
   readonly rejections: Rejections;
+  readonly events: Events;
   readonly probers: Probers;
   readonly platform: PlatformFacts;
 }
@@ -151,6 +153,10 @@ async function drain(parts: ShutdownParts, deadline: Deadline): Promise<DrainOut
   const cancelNearDeadline = signals.scheduleNearDeadline(deadline, now);
   const progress = setInterval(logProgress, PROGRESS_INTERVAL, parts, deadline.drainEnd).unref();
   const serversClosed = tracker.drain();
+  log.info(
+    { inflight: tracker.inflightCount(), connections: tracker.connectionCount(), tasks: tasks.size() },
+    'listener closed: draining',
+  );
   const forced = await timedOut(Promise.all([serversClosed, tasks.whenDone()]), deadline.drainEnd - now());
   const outcome: DrainOutcome = { forced, stuck: [], upgrades: [], destroyed: 0, abandonedTasks: 0 };
   if (forced) {
@@ -165,11 +171,13 @@ async function drain(parts: ShutdownParts, deadline: Deadline): Promise<DrainOut
 
 /** The drain deadline: destroys what is left and logs it. */
 function force(
-  { signals, tracker, log }: ShutdownParts,
+  { signals, tracker, log, events }: ShutdownParts,
   abandonedTasks: number,
 ): Omit<DrainOutcome, 'forced' | 'abandonedTasks'> {
   signals.passDeadline();
   const { stuck, upgrades, destroyed } = tracker.force();
+  for (const request of stuck) events.forced(request, false);
+  for (const upgrade of upgrades) events.forced(upgrade, true);
   for (const request of stuck.slice(0, MAX_LOGGED_STUCK)) log.warn(request, 'request forced at the deadline');
   for (const upgrade of upgrades.slice(0, MAX_LOGGED_STUCK)) {
     log.warn(upgrade, 'upgraded connection destroyed at the deadline');
@@ -191,9 +199,13 @@ function logProgress({ tracker, tasks, log, now }: ShutdownParts, drainEnd: numb
 }
 
 /** Runs the cleanup hooks within what is left of the deadline, then lets go of the servers. */
-async function cleanup({ hooks, tracker, log, now }: ShutdownParts, deadline: Deadline): Promise<HookFailure[]> {
+async function cleanup(
+  { hooks, tracker, log, now, events }: ShutdownParts,
+  deadline: Deadline,
+): Promise<HookFailure[]> {
   const failures = await runHooks(hooks.list, deadline.end, now, {
     failed: (failure) => log.error({ hook: failure.name, err: failure.error }, 'cleanup hook failed'),
+    finished: events.hook,
   });
   tracker.dispose();
   return failures;

@@ -50,6 +50,19 @@ export interface PlainResponse {
 /** Throws or returns `false` when a dependency is not ready; receives a signal that aborts at `checkTimeout`. */
 export type ReadinessCheck = (signal: AbortSignal) => unknown;
 
+/** A readiness check run in the background every `interval` ms; probes answer its last result. */
+export interface IntervalCheck {
+  check: ReadinessCheck;
+  /** Milliseconds between runs. */
+  interval: number;
+}
+
+/** A readiness check as given in `checks`: run on every probe, or on an interval. */
+export type CheckSpec = ReadinessCheck | IntervalCheck;
+
+/** Where startup is: `starting` (startup work or `awaitStartup` pending), `started`, or `failed` (startup work threw). */
+export type StartupStatus = 'starting' | 'started' | 'failed';
+
 /** The result of one readiness check: `ok`, `failed` (threw or returned false) or `timeout`. */
 export type CheckOutcome = { status: 'ok' } | { status: 'failed' | 'timeout'; error?: string };
 
@@ -115,6 +128,14 @@ export interface LameduckStats {
   /** Connections handed over by an `upgrade` (WebSockets) and still open. */
   upgraded: number;
   tasks: number;
+  /** Where startup is (see `awaitStartup` and `addStartupTask()`). */
+  startup: StartupStatus;
+  /** Why liveness fails (`markBroken()`, failed startup work, a blocked event loop); `undefined` while alive. */
+  broken: string | undefined;
+  /** Requests since shutdown started: completed, answered 503, and destroyed at the deadline (upgrades included). */
+  requests: { completed: number; rejected: number; forced: number };
+  /** Milliseconds spent in each phase of the shutdown so far (0 before it starts). */
+  durations: { lameDuck: number; drain: number; cleanup: number; total: number };
 }
 
 /** A pino-compatible logger: each method takes an object of fields first, then a message. */

@@ -56,6 +56,8 @@ describe('human lines', () => {
     expect(humanLine('error', { hook: 'db', err: new Error('pool gone') }, 'cleanup hook failed')).toBe(
       'lameduck: error: cleanup hook failed: pool gone',
     );
+    // The listener closing is a step for machines reading JSON; the start line already told the person.
+    expect(humanLine('info', { inflight: 1, connections: 3, tasks: 0 }, MESSAGES.listenerClosed)).toBeUndefined();
     expect(humanDuration(12_540)).toBe('12.5 s');
   });
 

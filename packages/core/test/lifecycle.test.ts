@@ -189,12 +189,14 @@ describe('logging', () => {
     await lameduck.shutdown('deploy');
     expect(lines.map(([level, , message]) => [level, message])).toEqual([
       ['info', 'shutdown started: readiness fails now'],
+      ['info', 'listener closed: draining'],
       ['error', 'cleanup hook failed'],
       ['warn', 'shutdown complete'],
     ]);
     expect(lines[0]![1]).toMatchObject({ reason: 'deploy', inflight: 0, readinessDelay: 0, timeout: 25_000 });
-    expect(lines[1]![1]).toMatchObject({ hook: 'flush', err: expect.objectContaining({ message: 'flush failed' }) });
-    expect(lines[2]![1]).toMatchObject({ graceful: false, hookFailures: ['flush'], durations: expect.any(Object) });
+    expect(lines[1]![1]).toEqual({ inflight: 0, connections: 0, tasks: 0 });
+    expect(lines[2]![1]).toMatchObject({ hook: 'flush', err: expect.objectContaining({ message: 'flush failed' }) });
+    expect(lines[3]![1]).toMatchObject({ graceful: false, hookFailures: ['flush'], durations: expect.any(Object) });
   });
 
   test('a logger that throws does not break the shutdown; silent logs nothing', async () => {

@@ -63,7 +63,7 @@ describe('createLameduck() options', () => {
 
   test('a check that is not a function is named with its key', () => {
     expect(() => createLameduck({ checks: { db: 'select 1' } } as unknown as LameduckOptions)).toThrow(
-      'lameduck: option "checks.db" must be a function; received \'select 1\' (string)',
+      'lameduck: option "checks.db" must be a function, or { check: function, interval: milliseconds }; received \'select 1\' (string)',
     );
   });
 

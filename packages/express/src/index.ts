@@ -2,6 +2,16 @@
 import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The lameduck manager of the `graceful()` middleware this app uses (set on `app.locals` and `res.locals`). */
+      lameduck: Lameduck;
+    }
+  }
+}
+
 /** Options of `graceful()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
 export type GracefulOptions = AdapterOptions;
 
@@ -12,7 +22,8 @@ export interface GracefulMiddleware extends RequestHandler {
 
 /**
  * Creates the drain middleware. Mount it first, before routes and before middleware that could
- * answer or refuse the probes (auth, CORS, rate limits). Its server is attached with its first
+ * answer or refuse the probes (auth, CORS, rate limits). Routes reach its manager as
+ * `req.app.locals.lameduck` (or `res.locals.lameduck`), typed. Its server is attached with its first
  * request; attach it yourself to cover the time before that: `middleware.lameduck.attach(server)`.
  * @example
  * const app = express();
@@ -23,6 +34,9 @@ export interface GracefulMiddleware extends RequestHandler {
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
   function lameduckMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // Route modules reach the manager without importing the middleware: req.app.locals.lameduck.
+    if (req.app.locals.lameduck === undefined) req.app.locals.lameduck = lameduck;
+    res.locals.lameduck = lameduck;
     const answer = lameduck.intercept(req, res);
     if (answer === undefined) return next();
     answer.then((response) => void res.status(response.status).set(response.headers).send(response.body), next);
@@ -31,3 +45,4 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
 }
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
+export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';

@@ -120,11 +120,12 @@ describe('the plugin', () => {
     expect(app.lameduck.options).toMatchObject({ silent: true });
   });
 
-  test('Fastify’s own register options (prefix, logLevel) are ignored rather than refused; probes stay at the root', async () => {
+  test('Fastify’s own register options (prefix, logLevel) are honoured, not refused: the probes move under the prefix', async () => {
     // Passed on to createLameduck(), they would be refused as unknown options.
-    const { port } = await start({ prefix: '/api', logLevel: 'warn' } as GracefulOptions);
-    expect((await request(port, { path: '/readyz' })).status).toBe(200);
-    expect((await request(port, { path: '/api/readyz' })).status).toBe(401);
+    const { port, app } = await start({ prefix: '/api', logLevel: 'warn' } as GracefulOptions);
+    expect((await request(port, { path: '/api/readyz' })).status).toBe(200);
+    expect((await request(port, { path: '/readyz' })).status).toBe(401);
+    expect(app.lameduck.options).toMatchObject({ readinessPath: '/api/readyz', livenessPath: '/api/livez' });
   });
 
   test('the caller’s options are not mutated (a frozen object is fine)', async () => {

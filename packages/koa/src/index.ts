@@ -2,6 +2,13 @@
 import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
 import type { Middleware } from 'koa';
 
+declare module 'koa' {
+  interface DefaultContext {
+    /** The lameduck manager of the `graceful()` middleware this app uses. */
+    lameduck: Lameduck;
+  }
+}
+
 /** Options of `graceful()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
 export type GracefulOptions = AdapterOptions;
 
@@ -10,7 +17,8 @@ export type GracefulMiddleware = Middleware & { readonly lameduck: Lameduck };
 
 /**
  * Creates the drain middleware. Use it first, before routes and before middleware that could answer
- * or refuse the probes (auth, CORS, rate limits). Its server is attached with its first request;
+ * or refuse the probes (auth, CORS, rate limits). Middleware after it reaches its manager as
+ * `ctx.lameduck`, typed. Its server is attached with its first request;
  * attach it yourself to cover the time before that: `middleware.lameduck.attach(server)`.
  * @example
  * const app = new Koa();
@@ -21,6 +29,8 @@ export type GracefulMiddleware = Middleware & { readonly lameduck: Lameduck };
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
   const lameduckMiddleware: Middleware = async function lameduckMiddleware(ctx, next) {
+    // Set once on app.context, which every ctx inherits: route modules reach it as ctx.lameduck.
+    if ((ctx as { lameduck?: Lameduck }).lameduck === undefined) ctx.app.context.lameduck = lameduck;
     const answer = lameduck.intercept(ctx.req, ctx.res);
     if (answer === undefined) return next();
     const response = await answer;
@@ -33,3 +43,4 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
 }
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
+export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';
