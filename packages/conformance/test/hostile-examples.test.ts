@@ -31,7 +31,7 @@ const summary = (responses: RawResponse[]) =>
   responses.map(({ status, body, headers }) => ({ status, body, connection: headers.connection }));
 
 describe.each(['node-http', 'koa'])('examples/%s: pipelining', (name) => {
-  // Issue 8, item 1. Today: one 200 with Connection: close, then the socket closes; the log says
+  // Issue 8, item 1. Before the fix: one 200 with Connection: close, then the socket closes; the log says
   // graceful, requests.completed 1, and the exit code is 0.
   test('three pipelined requests across SIGTERM: three 200s in order, only the last closes; exit 0', async () => {
     const example = startExample(name, LONG);
@@ -83,7 +83,7 @@ describe.each(['express', 'fastify'])('examples/%s: clients that vanish, and a s
 
 // The drip holds sockets mid-headers, below any framework; Fastify adds its own connection handling.
 describe.each(['node-http', 'fastify'])('examples/%s: slow drips', (name) => {
-  // Issue 8, item 2. Today: a dripping socket is never quiet for idleGrace, so the drain holds until the
+  // Issue 8, item 2. Before the fix: a dripping socket is never quiet for idleGrace, so the drain holds until the
   // deadline (20 s); every dripper outlasts its budget and closes the socket itself.
   test('50 sockets dripping a request line across SIGTERM are closed soon after the drain starts; exit 0', async () => {
     const example = startExample(name, LONG);

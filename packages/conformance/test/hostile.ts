@@ -86,7 +86,7 @@ export function hostile(kind: Kind): void {
       client.socket.destroy();
     });
 
-    // Issue 8, item 1. Today: the first response carries Connection: close and Node ends the socket
+    // Issue 8, item 1. Before the fix: the first response carries Connection: close and Node ends the socket
     // after it; requests 2 and 3 (their handlers ran) get nothing, and the result says completed 1.
     test('pipelining: three requests read before shutdown get three 200s in order; only the last closes', async () => {
       const { port, lameduck } = await server({}, 3);
@@ -106,7 +106,7 @@ export function hostile(kind: Kind): void {
     });
 
     // Issue 8, item 1. Whatever the fix, a shutdown that lost a response the server read is not graceful.
-    // Today: one response of three arrives and the result says graceful, completed 1.
+    // Before the fix: one response of three arrives and the result says graceful, completed 1.
     test('pipelining: the result is graceful only if every pipelined request got its response', async () => {
       const { port, lameduck } = await server({}, 3);
       const client = await rawClient(port);
@@ -123,7 +123,7 @@ export function hostile(kind: Kind): void {
       });
     });
 
-    // Issue 8, item 2. Today: a socket that keeps sending bytes is never quiet for idleGrace, so each
+    // Issue 8, item 2. Before the fix: a socket that keeps sending bytes is never quiet for idleGrace, so each
     // one holds the drain until the deadline (20 s here); every dripper outlasts its budget.
     test('slow drip: sockets dripping a request line are closed soon after the drain starts', async () => {
       const { port, lameduck, server: httpServer } = await server({ idleGrace: DRIP_IDLE_GRACE });
@@ -316,7 +316,7 @@ function fastifyWebSockets(kind: Kind): void {
     return { app, port: (app.server.address() as AddressInfo).port };
   }
 
-  // Today: the deadline reports it twice, as a stuck GET /ws request and as a destroyed upgrade.
+  // Before the fix: the deadline reports it twice, as a stuck GET /ws request and as a destroyed upgrade.
   test('@fastify/websocket: a WebSocket open at the deadline is reported once, as an upgrade', async () => {
     const { app, port } = await websocketApp({ timeout: 800, cleanupReserve: 300 });
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);

@@ -25,12 +25,12 @@ test('controls: the channel shows a subscriber while there is one; a manager tha
   });
 });
 
-// Today: the subscription starts at attach() and ends only with a full shutdown.
+// Before the fix: the subscription starts at attach() and ends only with a full shutdown.
 test('a manager detached from every server it was attached to is not subscribed', async () => {
   expect(await steps('detached')).toMatchObject({ start: false, end: false });
 });
 
-// Today: as above; the manager stays subscribed to every request in the process after its server closed.
+// Before the fix: as above; the manager stays subscribed to every request in the process after its server closed.
 test('a manager never shut down, whose servers have all closed, is not subscribed', async () => {
   expect(await steps('servers closed')).toMatchObject({ start: false, end: false });
 });
