@@ -65,9 +65,13 @@ describe('human lines', () => {
     // util-linux `script` runs the fixture on a pseudo-terminal; writing ^C to it is a real Ctrl+C: the
     // terminal sends SIGINT to the foreground process group, as when a person presses it.
     const fixture = join(__dirname, 'fixtures', 'server.ts');
-    const command = `${process.execPath} --conditions=@lameduck/source --import tsx ${fixture}`;
+    // `script` runs the command through $SHELL -c. dash (Debian's /bin/sh) stays as the parent in the
+    // foreground group, gets the SIGINT too and re-raises it once node exits (exit 130); bash execs the
+    // last command. `exec` makes node the only process on the terminal, as under an interactive shell,
+    // and SHELL is pinned so the test runs the same on every machine.
+    const command = `exec ${process.execPath} --conditions=@lameduck/source --import tsx ${fixture}`;
     const terminal = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { ...process.env, LAMEDUCK_OPTIONS: '{}' }, // every option at its default
+      env: { ...process.env, SHELL: '/bin/sh', LAMEDUCK_OPTIONS: '{}' }, // every option at its default
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let output = '';
