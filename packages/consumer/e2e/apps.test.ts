@@ -59,10 +59,18 @@ function installed(install: AppInstall): Promise<string> {
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('the tarballs', () => {
-  test('hold both builds, the README and the CHANGELOG, and a manifest without workspace: ranges', async () => {
+  test('hold both builds, the README, the CHANGELOG, the LICENSE, and a manifest without workspace: ranges', async () => {
     for (const [name, file] of await tarballs()) {
       const files = (await run('tar', ['-tzf', file], { cwd: work })).split('\n');
-      for (const expected of ['package.json', 'README.md', 'CHANGELOG.md', 'dist/esm/index.js', 'dist/cjs/index.js']) {
+      const expectedFiles = [
+        'package.json',
+        'README.md',
+        'CHANGELOG.md',
+        'LICENSE',
+        'dist/esm/index.js',
+        'dist/cjs/index.js',
+      ];
+      for (const expected of expectedFiles) {
         expect({ name, has: expected, found: files.includes(`package/${expected}`) }).toEqual({
           name,
           has: expected,
@@ -71,6 +79,10 @@ describe('the tarballs', () => {
       }
       const manifest = await run('tar', ['-xzOf', file, 'package/package.json'], { cwd: work });
       expect({ name, workspaceRange: manifest.includes('workspace:') }).toEqual({ name, workspaceRange: false });
+      expect({ name, license: (JSON.parse(manifest) as { license?: string }).license }).toEqual({
+        name,
+        license: 'MIT',
+      });
     }
   });
 });
