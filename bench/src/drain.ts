@@ -123,7 +123,8 @@ function notes(cells: Map<Variant, Cell[]>, settings: DrainSettings): string {
         'race that resets requests in section 4 for the libraries that close such sockets at once). On a busy ' +
         'server with `readinessDelay: 0`, as here, some connection has usually just been answered, so lameduck ' +
         'exits up to `idleGrace` after the longest request; a smaller `idleGrace` shortens that. With a readiness ' +
-        'delay of at least `idleGrace` (the default is 5 s) no connection can be in that state when the drain ' +
+        'delay of at least `idleGrace` (with `"auto"`, whenever a prober or the platform calls for one) no ' +
+        'connection can be in that state when the drain ' +
         'starts: every response of the lame-duck phase carried `Connection: close`.',
     );
   }

@@ -32,7 +32,7 @@ function sections(quick: boolean): Section[] {
         const frameworks = ['node:http', 'express', 'koa', 'fastify'] as const;
         const settings = quick
           ? { frameworks, processes: 1, rounds: 2, warmups: 1, windowSeconds: 0.1, connections: 10 }
-          : { frameworks, processes: 3, rounds: 12, warmups: 1, windowSeconds: 0.15, connections: 10 };
+          : { frameworks, processes: 3, rounds: 24, warmups: 2, windowSeconds: 0.03, connections: 10 };
         return renderCpu(await measureCpu(settings, progress));
       },
     },

@@ -4,7 +4,7 @@ import type { Finding, SectionReport } from '../report/section.js';
 import { bootstrapMedian, median, type Estimate } from '../stats.js';
 import { FRAMEWORK_NAMES, LIBRARY_NAMES, type Framework } from '../variants.js';
 import { CPU_VARIANTS, isPeer, type CpuVariant } from './protocol.js';
-import type { CpuRun, CpuSample } from './run.js';
+import type { CpuRun, CpuSample, WindowMeasure } from './run.js';
 
 /** The target: lameduck's CPU per request over its reference's is at most this. */
 const TARGET = 1.02;
@@ -19,15 +19,30 @@ function variantLabel(framework: Framework, variant: CpuVariant): string {
   return LIBRARY_NAMES[variant];
 }
 
-/** `variant`'s samples paired with `reference`'s of the same round and process, combined by `pair`. */
+/**
+ * `variant`'s samples paired with `reference`'s, combined by `pair`: against bare, each window with the bare
+ * windows around it; against another variant (the no-op middleware), each with that variant's window of the
+ * same round and process, both first taken relative to the bare windows around them.
+ */
 function paired(
   samples: readonly CpuSample[],
   variant: CpuVariant,
   reference: CpuVariant,
-  pair: (sample: CpuSample, base: CpuSample) => number,
+  pair: (sample: WindowMeasure, base: WindowMeasure) => number,
 ): number[] {
+  const own = samples.filter((s) => s.variant === variant);
+  if (reference === 'bare') return own.map((s) => pair(s, s.bare));
   const base = new Map(samples.filter((s) => s.variant === reference).map((s) => [`${s.process}/${s.round}`, s]));
-  return samples.filter((s) => s.variant === variant).map((s) => pair(s, base.get(`${s.process}/${s.round}`)!));
+  return own.map((s) => {
+    const b = base.get(`${s.process}/${s.round}`)!;
+    // Both relative to their own surrounding bare, then on bare's scale: drift between the two cancels.
+    const scale = (s.bare.micros + b.bare.micros) / 2;
+    const relative = (w: CpuSample): WindowMeasure => ({
+      micros: (w.micros / w.bare.micros) * scale,
+      rps: (w.rps / w.bare.rps) * ((s.bare.rps + b.bare.rps) / 2),
+    });
+    return pair(relative(s), relative(b));
+  });
 }
 
 const cpuRatio = (samples: readonly CpuSample[], variant: CpuVariant, reference: CpuVariant): Estimate =>
@@ -36,7 +51,7 @@ const cpuRatio = (samples: readonly CpuSample[], variant: CpuVariant, reference:
 const interval = (estimate: Estimate): string =>
   `**${fixed(estimate.median, 3)}** (${fixed(estimate.low, 3)}–${fixed(estimate.high, 3)})`;
 
-/** Signed microseconds: the median of the per-round differences. */
+/** Signed microseconds: the median of the per-window differences. */
 function extraMicros(samples: readonly CpuSample[], variant: CpuVariant, reference: CpuVariant): string {
   const difference = median(paired(samples, variant, reference, (s, b) => s.micros - b.micros));
   return `${difference >= 0 ? '+' : '−'}${fixed(Math.abs(difference), 2)} µs`;
@@ -173,15 +188,18 @@ function method(run: CpuRun): string {
       'microseconds sit somewhat above those of a process with one app; every ratio compares like with like. ' +
       `wrk (one thread, ${settings.connections} keep-alive connections, \`GET /\` on 127.0.0.1) runs for the ` +
       'whole life of the process; the driver switches the variant over IPC, the server lets the first tenth of ' +
-      `a window's worth of requests pass, then measures about ${settings.windowSeconds} s of requests. ` +
+      `a window's worth of requests pass, then measures about ${settings.windowSeconds} s of requests (at least 500). ` +
       (run.pinned
         ? 'The server is pinned to core 1, wrk and the driver to core 0 (`taskset`). '
         : 'The processes could not be pinned to cores. ') +
       `After ${settings.warmups} discarded round(s), ${settings.rounds} rounds per process run every variant once ` +
-      "each, in a new random order. A ratio is the median, over all rounds of all processes, of a variant's CPU " +
-      "per request over bare's in the same round and process, with its 95% bootstrap interval (2,000 resamples " +
-      'of the rounds). Bare has two separate slots: the second against the first is the A/A control, what the ' +
-      "run can resolve. req/s is the server's own count over its own clock; with the server saturating its " +
+      "each, in a new random order, each variant's window between two of bare's: bare, A, bare, B, bare, … " +
+      '(on this shared machine CPU per request drifts by several per cent within seconds, and windows next ' +
+      'to each other differ far less than windows a second apart). A ratio is the median, over all rounds of ' +
+      "all processes, of a variant's CPU per request over the mean of the two bare windows around it, with its " +
+      '95% bootstrap interval (2,000 resamples of the windows); against the no-op middleware, both are first ' +
+      'taken relative to their own bare neighbours. Bare has two separate slots: the second against the first ' +
+      "is the A/A control, what the run can resolve. req/s is the server's own count over its own clock; with the server saturating its " +
       'core it mirrors CPU per request. close-with-grace adds only process listeners and runs on Fastify only; ' +
       "the peers' connection listeners, on their own servers, see no connections here, which with keep-alive " +
       'connections costs nothing per request anyway.',

@@ -1,6 +1,7 @@
 /**
  * Section 1's measurement: server CPU time per request for every variant of a framework, switched inside
- * the same server processes between windows, in random order, round after round, process after process.
+ * the same server processes between short windows, each variant's window between two of bare's, in random
+ * order, round after round, process after process.
  */
 import os from 'node:os';
 import { pin } from '../child.js';
@@ -23,18 +24,27 @@ export interface CpuSettings {
   connections: number;
 }
 
-/** One window: a variant's server CPU per request and its throughput, in one round of one process. */
-export interface CpuSample {
-  framework: Framework;
-  process: number;
-  round: number;
-  variant: CpuVariant;
+/** What one window measured. */
+export interface WindowMeasure {
   /** Microseconds of server CPU (user + system, every thread) per request. */
   micros: number;
   /** Requests per second over the window, by the server's clock. */
   rps: number;
+}
+
+/**
+ * One window: a variant's server CPU per request and its throughput, in one round of one process, with
+ * bare's just around it: the mean of the bare windows right before and right after. (A bare window is a
+ * sample too, with itself as `bare`.)
+ */
+export interface CpuSample extends WindowMeasure {
+  framework: Framework;
+  process: number;
+  round: number;
+  variant: CpuVariant;
   /** Share of one core the server got over the window (below 1: something else ran on its core). */
   busy: number;
+  bare: WindowMeasure;
 }
 
 export interface CpuRun {
@@ -71,25 +81,34 @@ async function measureProcess(
     try {
       const calibration = await server.measure('bare', CALIBRATION.skip, CALIBRATION.count);
       const count = Math.max(
-        1_000,
+        500,
         Math.round((calibration.requests / calibration.wallMs) * 1000 * settings.windowSeconds),
       );
       // Requests after a switch that no window counts: the new variant's code paths settle first.
-      const skip = Math.max(200, Math.round(count / 10));
-      const variants = CPU_VARIANTS[framework];
+      const skip = Math.max(100, Math.round(count / 10));
+      // The machine's speed drifts by several per cent within seconds (other tenants, the other core's
+      // load), and windows a second apart differ more than neighbours do: so every variant's window sits
+      // between two of bare's, and is compared with their mean.
+      const others = CPU_VARIANTS[framework].filter((variant) => variant !== 'bare');
+      const measure = async (variant: CpuVariant): Promise<WindowMeasure & { busy: number }> => {
+        const window = await server.measure(variant, skip, count);
+        return {
+          micros: window.cpuMicros / window.requests,
+          rps: (window.requests / window.wallMs) * 1000,
+          busy: window.cpuMicros / 1000 / window.wallMs,
+        };
+      };
       for (let round = -settings.warmups; round < settings.rounds; round++) {
-        for (const variant of shuffled(variants)) {
-          const window = await server.measure(variant, skip, count);
-          if (round < 0) continue;
-          onSample({
-            framework,
-            process: index,
-            round,
-            variant,
-            micros: window.cpuMicros / window.requests,
-            rps: (window.requests / window.wallMs) * 1000,
-            busy: window.cpuMicros / 1000 / window.wallMs,
-          });
+        let before = await measure('bare');
+        const sample = (variant: CpuVariant, own: WindowMeasure & { busy: number }, bare: WindowMeasure): void => {
+          if (round >= 0) onSample({ framework, process: index, round, variant, ...own, bare });
+        };
+        sample('bare', before, before);
+        for (const variant of shuffled(others)) {
+          const own = await measure(variant);
+          const after = await measure('bare');
+          sample(variant, own, { micros: (before.micros + after.micros) / 2, rps: (before.rps + after.rps) / 2 });
+          before = after;
         }
       }
       return count;

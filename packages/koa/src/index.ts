@@ -28,16 +28,18 @@ export type GracefulMiddleware = Middleware & { readonly lameduck: Lameduck };
  */
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
-  const lameduckMiddleware: Middleware = async function lameduckMiddleware(ctx, next) {
+  // Not an async function: while serving it hands on next()'s own promise, with no promise of its own.
+  const lameduckMiddleware: Middleware = function lameduckMiddleware(ctx, next) {
     // Set once on app.context, which every ctx inherits: route modules reach it as ctx.lameduck.
     if ((ctx as { lameduck?: Lameduck }).lameduck === undefined) ctx.app.context.lameduck = lameduck;
     const answer = lameduck.intercept(ctx.req, ctx.res);
     if (answer === undefined) return next();
-    const response = await answer;
-    // Set directly, not through ctx.throw(): Koa's error path drops headers set before it.
-    ctx.status = response.status;
-    ctx.set(response.headers);
-    ctx.body = response.body;
+    return answer.then((response) => {
+      // Set directly, not through ctx.throw(): Koa's error path drops headers set before it.
+      ctx.status = response.status;
+      ctx.set(response.headers);
+      ctx.body = response.body;
+    });
   };
   return Object.assign(lameduckMiddleware, { lameduck });
 }

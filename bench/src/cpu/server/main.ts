@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo } from 'node:net';
 import type { Framework } from '../../variants.js';
 import { CPU_VARIANTS, isPeer, type CpuVariant, type MeasureMessage, type ServerMessage } from '../protocol.js';
-import { BUILDERS } from './apps.js';
+import { BUILDERS, selectVariant } from './apps.js';
 import { peerServer } from './peers.js';
 
 function send(message: ServerMessage): void {
@@ -68,6 +68,7 @@ function measure(message: MeasureMessage): void {
     return;
   }
   variant = message.variant;
+  selectVariant(framework, variant);
   current = servers.get(variant);
   seen = 0;
   begin = message.skip;
@@ -75,6 +76,7 @@ function measure(message: MeasureMessage): void {
 }
 
 activate('bare');
+selectVariant(framework, 'bare');
 current = servers.get('bare');
 process.on('message', (message: MeasureMessage) => measure(message));
 listening.listen(0, '127.0.0.1', () => {
