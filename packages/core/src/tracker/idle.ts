@@ -108,19 +108,22 @@ export function closeListeners(state: TrackerState): void {
 export function startIdleClosing(state: TrackerState): void {
   const time = state.now();
   const timers = timersNow();
+  const closingSince = state.closingSince ?? time;
+  // One pass: with 10,000 idle sockets, every read per socket here delays the first close.
   for (const connection of state.connections) {
     connection.closeBy = time + 2 * state.idleGrace;
     // Idle since during the lame-duck phase: known (review() sees bytes since). Otherwise from Node's
     // keep-alive timer, or since it connected if it never sent a byte; else (part of a request on its
     // way, say) from now.
-    if (connection.idleSince >= (state.closingSince ?? time)) continue;
-    connection.bytesSeen = connection.raw.bytesRead;
-    const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
-    if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
-    else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
-    else connection.idleSince = time;
+    if (connection.idleSince < closingSince) {
+      connection.bytesSeen = connection.raw.bytesRead;
+      const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
+      if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
+      else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
+      else connection.idleSince = time;
+    }
+    review(state, connection, time);
   }
-  for (const connection of state.connections) review(state, connection, time);
   const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {
     // Sockets accepted before a late attach, which Node could not list: let Node close the idle ones.

@@ -117,11 +117,13 @@ let timeoutKey: symbol | undefined;
 export function lastActive(socket: Socket): number | undefined {
   // No usable() here: called for every socket at the drain's start, after timersNow() checked it.
   timeoutKey ??= symbolNamed(socket, 'timeout');
-  const timer = timeoutKey === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[timeoutKey];
-  const { _idleStart: start, _idleTimeout: timeout } = (timer ?? {}) as {
-    _idleStart?: unknown;
-    _idleTimeout?: unknown;
-  };
+  if (timeoutKey === undefined) return undefined;
+  const timer = (socket as unknown as Record<symbol, { _idleStart?: unknown; _idleTimeout?: unknown } | null>)[
+    timeoutKey
+  ];
+  if (timer === undefined || timer === null) return undefined;
+  const start = timer._idleStart;
+  const timeout = timer._idleTimeout;
   // A cleared timer (_idleTimeout -1) is not refreshed any more: it says nothing.
   return typeof start === 'number' && typeof timeout === 'number' && timeout > 0 ? start : undefined;
 }
