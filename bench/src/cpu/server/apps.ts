@@ -41,10 +41,10 @@ let expressLayers: { all: unknown[]; withoutSlot: unknown[] } | undefined;
 
 /**
  * Express gives every app its own request and response prototypes, and two identical apps in one process
- * then differ by up to ±8% in CPU per request, at random per process (seen here: 1.027, 1.084, 0.950 for
- * the A/A pair in three processes), which no number of windows averages out. So the variants share one app
- * and differ only in its first layer: none (bare, the peers), a no-op middleware, or lameduck's, switched
- * between windows by `selectVariant()`.
+ * then differ in CPU per request by several per cent, at random per process (seen here: 1.027, 1.084 and
+ * 0.950 for the A/A pair in three processes). So the variants share one app and differ only in its first
+ * layer: none (bare, the peers), a no-op middleware, or lameduck's, switched between windows by
+ * `selectVariant()`. (Express's own CPU per request still swings by ±25% between windows here.)
  */
 async function buildExpress(variant: AppVariant, listening: Server): Promise<Server> {
   if (expressApp === undefined) {

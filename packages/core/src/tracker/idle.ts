@@ -19,11 +19,15 @@ const CLOSE_BATCH = 256;
  */
 
 /** While draining: closes the connection if the idleGrace rule says so, or looks again when it will. */
-export function review(state: TrackerState, connection: Connection, time = state.now()): void {
+export function review(
+  state: TrackerState,
+  connection: Connection,
+  time = state.now(),
+  bytes = connection.raw.bytesRead,
+): void {
   if (connection.timer !== undefined) clearTimeout(connection.timer);
   connection.timer = undefined;
   if (!closable(state, connection)) return;
-  const bytes = connection.raw.bytesRead;
   if (bytes !== connection.bytesSeen) {
     connection.bytesSeen = bytes;
     connection.idleSince = time;
@@ -115,14 +119,15 @@ export function startIdleClosing(state: TrackerState): void {
     // Idle since during the lame-duck phase: known (review() sees bytes since). Otherwise from Node's
     // keep-alive timer, or since it connected if it never sent a byte; else (part of a request on its
     // way, say) from now.
+    const bytes = connection.raw.bytesRead;
     if (connection.idleSince < closingSince) {
-      connection.bytesSeen = connection.raw.bytesRead;
+      connection.bytesSeen = bytes;
       const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
       if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
       else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
       else connection.idleSince = time;
     }
-    review(state, connection, time);
+    review(state, connection, time, bytes);
   }
   const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {

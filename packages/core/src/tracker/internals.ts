@@ -45,6 +45,8 @@ export interface SocketRequests {
   last: IncomingMessage | undefined;
 }
 
+const NOTHING: SocketRequests = Object.freeze({ response: undefined, last: undefined });
+
 /** What Node says is in flight on `socket`, or `undefined` when Node's state cannot be read. */
 export function socketRequests(socket: Socket): SocketRequests | undefined {
   if (!usable() || !('parser' in socket)) return undefined;
@@ -52,6 +54,8 @@ export function socketRequests(socket: Socket): SocketRequests | undefined {
   if (message !== undefined && message !== null && !(message instanceof ServerResponse)) return undefined;
   const incoming = (parser as { incoming?: unknown } | null)?.incoming;
   if (incoming !== undefined && incoming !== null && !(incoming instanceof IncomingMessage)) return undefined;
+  // Idle sockets, the common case at a drain's start with thousands of them: nothing allocated.
+  if ((message === undefined || message === null) && (incoming === undefined || incoming === null)) return NOTHING;
   return { response: message ?? undefined, last: incoming ?? undefined };
 }
 

@@ -101,6 +101,7 @@ function learn(connection: Connection): void {
     connection.unknown = true;
     return;
   }
+  if (known.response === undefined && connection.pending.length === 0) return;
   connection.pending = pendingFrom(known);
   const last = connection.pending.at(-1);
   if (last === undefined) return;
