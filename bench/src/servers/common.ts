@@ -39,6 +39,9 @@ export function announce(server: Server): void {
  * `BENCH_WEBSOCKETS=1`, which puts a `ws` server on this HTTP server and returns it.
  */
 export function prepare(server: Server): WebSocketServer | undefined {
+  // When the process starts exiting, on the machine-wide monotonic clock the driver reads too: what the
+  // shutdown code took, apart from the kernel's work after it. (Never printed by a process a signal kills.)
+  process.once('exit', () => print({ event: 'exiting', atMs: Number(process.hrtime.bigint()) / 1e6 }));
   const keepAlive = process.env.BENCH_KEEP_ALIVE_TIMEOUT;
   if (keepAlive !== undefined && keepAlive !== '') server.keepAliveTimeout = whole(keepAlive, 'keep-alive timeout');
   if (process.env.BENCH_WEBSOCKETS !== '1') return undefined;
