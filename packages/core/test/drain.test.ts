@@ -378,6 +378,36 @@ describe('drain', () => {
     expect(result.requests.lost).toBeGreaterThanOrEqual(1);
   });
 
+  test('closeIdleConnections() during the drain (what server.close() and Fastify call) keeps the idleGrace rule', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 5_000 });
+    const { server } = slowServer();
+    lameduck.attach(server);
+    const port = await listen(server);
+    // A keep-alive client just answered: within idleGrace, its next request may already be on the wire.
+    const client = net.connect(port, '127.0.0.1');
+    let received = '';
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => (received += chunk));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    while (!received.includes('\r\n\r\nok')) await once(client, 'data');
+    const draining = deferred();
+    lameduck.onStateChange((state) => state === 'draining' && draining.resolve());
+    const done = lameduck.shutdown('test');
+    await draining.promise;
+
+    // Node's own close() calls this; so does any code that closes the server a second time.
+    server.closeIdleConnections();
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const closed = once(client, 'close');
+    await closed;
+    // The second request got an answer, not a reset: two responses, the second closing the connection.
+    expect(received.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(2);
+    expect(received).toMatch(/connection: close/i);
+    expect(await done).toMatchObject({ graceful: true, exitCode: 0 });
+    // Once the shutdown is over, the server has Node's own closeIdleConnections again.
+    expect(Object.hasOwn(server, 'closeIdleConnections')).toBe(false);
+  });
+
   test('shutdown() is idempotent: every call returns the same promise', async () => {
     const lameduck = createLameduck({ silent: true, readinessDelay: 0 });
     const first = lameduck.shutdown('first');

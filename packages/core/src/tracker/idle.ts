@@ -81,7 +81,7 @@ function closeBatch(state: TrackerState): void {
     else destroyConnection(connection);
   }
   // Node knows which of these are between requests; lameduck could not tell.
-  for (const server of unknown) if ('closeIdleConnections' in server) server.closeIdleConnections();
+  for (const server of unknown) closeIdleByNode(server);
   for (const connection of batch) if (connection.unknown && !connection.raw.destroyed) review(state, connection);
   state.closeBatch = state.closeQueue.length > 0 ? setImmediate(closeBatch, state) : undefined;
   state.settle();
@@ -106,6 +106,53 @@ export function closeListener(server: AttachableServer): void {
 /** Stops every attached server accepting connections. */
 export function closeListeners(state: TrackerState): void {
   for (const server of state.servers.keys()) closeListener(server);
+}
+
+type IdleCloser = AttachableServer & { closeIdleConnections?: () => void };
+
+/** Each server's own `closeIdleConnections` while `batchIdleClosing` has replaced it. */
+const nodeCloseIdle = new WeakMap<AttachableServer, () => void>();
+
+/** Node's own `closeIdleConnections()`: every socket it knows to be between requests, closed now. */
+function closeIdleByNode(server: AttachableServer): void {
+  const own = nodeCloseIdle.get(server) ?? (server as IdleCloser).closeIdleConnections;
+  own?.call(server);
+}
+
+/**
+ * While draining, `closeIdleConnections()` applies the idleGrace rule and closes in batches. A framework
+ * that closes its server after the drain (Fastify's close() calls server.close(), and Node's close()
+ * calls closeIdleConnections()) would otherwise destroy every socket still open in one synchronous
+ * loop: about 200 ms for 10,500 idle sockets here, all before the process could exit and leave them to
+ * the kernel. Sockets lameduck cannot read are still Node's to judge.
+ */
+export function batchIdleClosing(state: TrackerState): void {
+  for (const server of state.servers.keys()) {
+    const instance = server as IdleCloser;
+    const original = instance.closeIdleConnections;
+    if (typeof original !== 'function') continue;
+    const own = Object.getOwnPropertyDescriptor(instance, 'closeIdleConnections');
+    nodeCloseIdle.set(server, original);
+    instance.closeIdleConnections = function closeIdleConnections(): void {
+      let unknown = false;
+      for (const connection of state.connections) {
+        if (connection.server !== server) continue;
+        if (connection.unknown) unknown = true;
+        else if (!connection.queued) review(state, connection);
+      }
+      if (unknown) original.call(instance);
+    };
+    state.restores.push(() => {
+      nodeCloseIdle.delete(server);
+      if (own === undefined) delete instance.closeIdleConnections;
+      else Object.defineProperty(instance, 'closeIdleConnections', own);
+    });
+  }
+}
+
+/** Puts back what `batchIdleClosing` replaced. */
+export function restoreIdleClosing(state: TrackerState): void {
+  for (const restore of state.restores.splice(0)) restore();
 }
 
 /** From the drain's start: when each idle connection went quiet, then the idleGrace rule for every connection. */
@@ -133,7 +180,7 @@ export function startIdleClosing(state: TrackerState): void {
   if (late.length > 0) {
     // Sockets accepted before a late attach, which Node could not list: let Node close the idle ones.
     state.lateSweep = setTimeout(() => {
-      for (const server of late) if ('closeIdleConnections' in server) server.closeIdleConnections();
+      for (const server of late) closeIdleByNode(server);
     }, state.idleGrace).unref();
   }
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../deadline.js';
 import { createError } from '../errors.js';
 import type { AttachableServer, InflightRequest, PlainResponse } from '../types.js';
 import { closeSessions, createHttp2Listeners, destroySessions, followStreams } from './http2.js';
-import { closeListener, closeListeners, startIdleClosing } from './idle.js';
+import { batchIdleClosing, closeListener, closeListeners, restoreIdleClosing, startIdleClosing } from './idle.js';
 import { serverSockets } from './internals.js';
 import { createRequests, inflightCount, inflightRequests } from './requests.js';
 import { countLost, createSockets, destroyAll } from './sockets.js';
@@ -170,6 +170,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
       const drained = new Promise<void>((resolve) => {
         resolveDrained = resolve;
       });
+      batchIdleClosing(state);
       closeListeners(state);
       closeSessions(state);
       startIdleClosing(state);
@@ -185,6 +186,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     },
     dispose() {
       requests.stop();
+      restoreIdleClosing(state);
       clearTimeout(state.lateSweep);
       // The close batches run on: the drain may have ended with idle connections still being closed.
       for (const connection of state.connections) clearTimeout(connection.timer);

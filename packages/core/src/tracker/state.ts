@@ -86,6 +86,8 @@ export interface TrackerState {
   upgraded: number;
   /** The one sweep of sockets accepted before a late attach that could not be adopted. */
   lateSweep: NodeJS.Timeout | undefined;
+  /** Puts back each server's own `closeIdleConnections` (replaced while draining, see idle.ts). */
+  readonly restores: (() => void)[];
   /** Idle connections waiting for the next batch to close them, and that batch. */
   readonly closeQueue: Connection[];
   closeBatch: NodeJS.Immediate | undefined;
@@ -111,6 +113,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     lost: 0,
     upgraded: 0,
     lateSweep: undefined,
+    restores: [],
     closeQueue: [],
     closeBatch: undefined,
     settle: () => {},
