@@ -44,6 +44,12 @@ interface IdleRun {
 const WHY_OVER_FLOOR =
   "lameduck's own time is its pass over every socket at the drain's start (what is in flight, bytes read, " +
   'its keep-alive timer); the idle sockets are then left for the kernel to close at exit, as for bare.';
+/** Fastify's close() resolves only once its server has closed, that is once every socket has. */
+const WHY_FASTIFY =
+  "On Fastify, lameduck runs Fastify's `close()` as a cleanup hook (so that the application's `onClose` " +
+  "hooks run), and Fastify's close waits for its server's `close` event, which Node emits only once every " +
+  'socket has closed: the idle sockets are closed from JavaScript, one `destroy()` each, before the process ' +
+  "can exit, not by the kernel at exit. Fastify's own `close()` (the close-with-grace row) pays the same.";
 
 /** The target: lameduck exits at most this long after the same server killed outright (the kernel's floor). */
 const OVER_FLOOR = 50;
@@ -209,7 +215,7 @@ export async function runIdle(settings: IdleSettings, progress: Progress): Promi
           `SIGTERM (exit code ${describeExit(run.ending)}), of which ${int(own)} ms before the process began to ` +
           `exit (target ≤ ${OVER_FLOOR} ms over the floor). The same server without shutdown code, killed by the ` +
           `signal, took ${int(floor)} ms to exit with the same ${int(total)} sockets open. ` +
-          WHY_OVER_FLOOR,
+          (variant.framework === 'fastify' ? WHY_FASTIFY : WHY_OVER_FLOOR),
       });
     }
     if (run.serverCount !== total) {
