@@ -120,11 +120,11 @@ function closeIdleByNode(server: AttachableServer): void {
 }
 
 /**
- * While draining, `closeIdleConnections()` applies the idleGrace rule and closes in batches. A framework
- * that closes its server after the drain (Fastify's close() calls server.close(), and Node's close()
- * calls closeIdleConnections()) would otherwise destroy every socket still open in one synchronous
- * loop: about 200 ms for 10,500 idle sockets here, all before the process could exit and leave them to
- * the kernel. Sockets lameduck cannot read are still Node's to judge.
+ * While draining, `closeIdleConnections()` applies the idleGrace rule and closes in batches. Node's own
+ * destroys every socket between requests at that instant, resetting a client whose next request is
+ * already on the wire (the same-tick race closeListener avoids), and it is called again by any code that
+ * closes the server during the drain: Node's server.close(), Fastify's close(), the application's own.
+ * Sockets lameduck cannot read are still Node's to judge.
  */
 export function batchIdleClosing(state: TrackerState): void {
   for (const server of state.servers.keys()) {
