@@ -65,18 +65,21 @@ export function readmeSnippets(markdown: string, file = 'README.md'): Map<string
   return snippets;
 }
 
-/** The snippets of every page, by name: a name is used once across all of them. */
+/**
+ * The snippets of every page, by name. A snippet may be shown on several pages (a framework's in the README and on
+ * its page) under one name only if its code is the same everywhere; one name for two different blocks is an error.
+ */
 export function docSnippets(pages: { file: string; text: string }[]): Map<string, Snippet> {
   const all = new Map<string, Snippet>();
   for (const page of pages) {
     for (const [name, snippet] of readmeSnippets(page.text, page.file)) {
       const other = all.get(name);
-      if (other) {
+      if (other && other.code !== snippet.code) {
         throw new Error(
-          `${snippet.file}:${snippet.line}: snippet "${name}" named twice (also ${other.file}:${other.line})`,
+          `${snippet.file}:${snippet.line}: snippet "${name}" named twice with different code (also ${other.file}:${other.line})`,
         );
       }
-      all.set(name, snippet);
+      if (!other) all.set(name, snippet);
     }
   }
   return all;

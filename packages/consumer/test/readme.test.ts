@@ -57,10 +57,15 @@ describe('docSnippets', () => {
     ]);
   });
 
-  test('rejects a name used on two pages, naming both', () => {
-    const page = (file: string) => ({ file, text: ['<!-- snippet: a -->', `${FENCE}ts`, 'x();', FENCE].join('\n') });
-    expect(() => docSnippets([page('README.md'), page('docs/a.md')])).toThrow(
-      'docs/a.md:2: snippet "a" named twice (also README.md:2)',
+  test('takes one snippet shown on two pages once, and rejects one name for two different blocks', () => {
+    const page = (file: string, code: string) => ({
+      file,
+      text: ['<!-- snippet: a -->', `${FENCE}ts`, code, FENCE].join('\n'),
+    });
+    const same = docSnippets([page('README.md', 'x();'), page('docs/a.md', 'x();')]);
+    expect([...same.values()].map(({ name, file }) => `${name} ${file}`)).toEqual(['a README.md']);
+    expect(() => docSnippets([page('README.md', 'x();'), page('docs/a.md', 'y();')])).toThrow(
+      'docs/a.md:2: snippet "a" named twice with different code (also README.md:2)',
     );
   });
 });
