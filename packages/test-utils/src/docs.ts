@@ -1,4 +1,4 @@
-/** The documentation a user reads, README.md and every page under docs/, for the tests that hold it to the code. */
+/** The documentation a user reads (README.md, docs/, the packages' READMEs), for the tests that hold it to the code. */
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -8,7 +8,7 @@ export interface Page {
   text: string;
 }
 
-/** README.md, then every `.md` file under docs/ (sorted by path). */
+/** README.md, every `.md` file under docs/ (sorted by path), then each package's README.md (what npm shows). */
 export function documentationPages(root: string): Page[] {
   const docs = path.join(root, 'docs');
   const pages = fs.existsSync(docs)
@@ -18,7 +18,15 @@ export function documentationPages(root: string): Page[] {
         .map((entry) => path.posix.join('docs', entry.split(path.sep).join('/')))
         .sort()
     : [];
-  return ['README.md', ...pages].map((file) => ({ file, text: fs.readFileSync(path.join(root, file), 'utf8') }));
+  const packages = fs
+    .readdirSync(path.join(root, 'packages'))
+    .map((name) => `packages/${name}/README.md`)
+    .filter((file) => fs.existsSync(path.join(root, file)))
+    .sort();
+  return ['README.md', ...pages, ...packages].map((file) => ({
+    file,
+    text: fs.readFileSync(path.join(root, file), 'utf8'),
+  }));
 }
 
 /**
