@@ -27,6 +27,7 @@ export interface RollResult {
 
 /** What `shutdown()` did. */
 export interface ClusterShutdownResult {
+  /** What started it: a signal name, or the reason passed to `shutdown()`. */
   reason: string;
   /** 0 when every worker drained and exited 0 in time, 1 otherwise. */
   exitCode: 0 | 1;

@@ -39,7 +39,10 @@ export interface ClusterOptions {
 }
 
 /** The options with defaults applied. */
-export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'logger'>> & { logger: Logger | undefined };
+export type ResolvedClusterOptions = Required<Omit<ClusterOptions, 'logger'>> & {
+  /** The logger given, or `undefined` for JSON lines on stderr. */
+  logger: Logger | undefined;
+};
 
 /** The defaults of `createCluster()` (`workers` defaults to `os.availableParallelism()`). */
 export const CLUSTER_DEFAULTS = Object.freeze({ readyTimeout: 30_000, stopTimeout: 30_000, silent: false });

@@ -3,9 +3,11 @@ import cluster, { type Worker } from 'node:cluster';
 
 /** How a worker ended. */
 export interface WorkerExit {
+  /** The worker's process id. */
   pid: number;
   /** Exit code, `null` when a signal ended it. */
   code: number | null;
+  /** The signal that ended it (`SIGKILL` when forced), `null` when it exited by itself. */
   signal: string | null;
   /** Killed with `SIGKILL` after `stopTimeout`: it did not finish draining in time. */
   forced: boolean;

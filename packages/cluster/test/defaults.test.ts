@@ -1,7 +1,8 @@
-/** The defaults in the README's node:cluster table and in the JSDoc are the real ones: CLUSTER_DEFAULTS. */
+/** The defaults in the docs' createCluster() table and in the JSDoc are the real ones: CLUSTER_DEFAULTS. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER_DEFAULTS } from '@lameduck/cluster';
+import { docSection, documentationPages } from '@lameduck/test-utils';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const EXPECTED = { workers: 'os.availableParallelism()', logger: undefined, ...CLUSTER_DEFAULTS };
@@ -14,16 +15,14 @@ function parseDefault(text: string): unknown {
     : JSON.parse(text);
 }
 
-test('the README table of createCluster() options shows CLUSTER_DEFAULTS', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### node:cluster'));
+test("the docs' table of createCluster() options shows CLUSTER_DEFAULTS", () => {
+  const section = docSection(documentationPages(ROOT), '`createCluster(options)`');
   const rows = new Map<string, unknown>();
-  for (const line of section.split('\n')) {
+  for (const line of section.text.split('\n')) {
     const cells = line.split('|').map((cell) => cell.trim());
     const name = /^`(\w+)`$/.exec(cells[1] ?? '')?.[1];
     const value = /^`(.+)`$/.exec(cells[3] ?? '')?.[1];
     if (name !== undefined && value !== undefined && !rows.has(name)) rows.set(name, parseDefault(value));
-    if (line.startsWith('`cluster.handleSignals(')) break;
   }
   expect(Object.fromEntries(rows)).toEqual(EXPECTED);
 });

@@ -1,7 +1,8 @@
-/** The packages as a user gets them: packed tarballs, npm-installed outside the workspace, README snippets as apps. */
+/** The packages as a user gets them: packed tarballs, npm-installed outside the workspace, the docs' snippets as apps. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { documentationPages } from '@lameduck/test-utils';
 import { get, startApp } from '../src/app.js';
 import { toCommonJs } from '../src/commonjs.js';
 import {
@@ -14,14 +15,14 @@ import {
   type AppInstall,
 } from '../src/matrix.js';
 import { npmInstall, packWorkspace, run } from '../src/npm.js';
-import { readmeSnippets } from '../src/readme.js';
+import { docSnippets } from '../src/readme.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lameduck-consumer-'));
-const snippets = readmeSnippets(fs.readFileSync(path.join(WORKSPACE, 'README.md'), 'utf8'));
+const snippets = docSnippets(documentationPages(WORKSPACE));
 
 function snippet(name: string): string {
   const found = snippets.get(name);
-  if (!found) throw new Error(`README.md has no snippet "${name}"`);
+  if (!found) throw new Error(`neither README.md nor docs/ has a snippet "${name}"`);
   return found.code;
 }
 
@@ -87,7 +88,7 @@ describe('the tarballs', () => {
   });
 });
 
-describe('README snippets type-check against the packed types (strict, skipLibCheck: false)', () => {
+describe("the docs' snippets type-check against the packed types (strict, skipLibCheck: false)", () => {
   const prepared = new Map<string, Promise<string>>();
   /** An install with the tsconfig a strict user has, and each of its snippets as a module after its prelude. */
   async function typecheckDir(install: AppInstall): Promise<string> {
@@ -146,7 +147,7 @@ const RUNS = appInstalls().flatMap((install) =>
   ),
 );
 
-describe('README snippets as apps, from the packed tarballs', () => {
+describe("the docs' snippets as apps, from the packed tarballs", () => {
   test.concurrent.each(RUNS)('$label: serves, drains on SIGTERM, exits 0', async ({ install, name, format }) => {
     const dir = await installed(install);
     const file = `${name}.${format === 'esm' ? 'mjs' : 'cjs'}`;

@@ -130,6 +130,7 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
     ...typescriptVersions().map((version) => `typescript-${version}@npm:typescript@${version}`),
   ];
   const koa = ['koa'];
+  const migrating = snippetNames.filter((name) => name.startsWith('migrating-'));
   return [
     {
       name: 'typescript',
@@ -140,7 +141,13 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
         ...common,
       ],
-      snippets: snippetNames.filter((name) => !koa.includes(name)),
+      snippets: snippetNames.filter((name) => !koa.includes(name) && !migrating.includes(name)),
+    },
+    {
+      name: 'typescript-migrating',
+      packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify],
+      dependencies: [newest('express'), newest('fastify'), pinned('@types/express'), ...peerInstalls(), ...common],
+      snippets: migrating,
     },
     {
       name: 'typescript-koa',
@@ -149,6 +156,25 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
       snippets: koa,
     },
   ];
+}
+
+/** lightship's version for the migration guide's snippet; not in bench/ (Node 22 and later only), so pinned here. */
+const LIGHTSHIP = '9.0.4';
+
+/**
+ * The peers the migration guides' "before" snippets use: the versions bench/ measures (so the guides' numbers and
+ * code are about the same releases), and lightship.
+ */
+function peerInstalls(): string[] {
+  const bench = readManifest(path.join(WORKSPACE, 'bench')).devDependencies ?? {};
+  const measured = ['@godaddy/terminus', 'http-terminator', 'http-graceful-shutdown', 'close-with-grace'].map(
+    (name) => {
+      const version = bench[name];
+      if (version === undefined) throw new Error(`bench/package.json has no devDependency ${name}`);
+      return `${name}@${version}`;
+    },
+  );
+  return [...measured, `lightship@${LIGHTSHIP}`];
 }
 
 /** What a running snippet needs and the README leaves out (a database pool); JavaScript. */
@@ -161,6 +187,9 @@ import { graceful } from '@lameduck/express';
 const app = express();
 const drain = graceful();
 `;
+
+/** The database pool the migration guides' snippets query and close. */
+const POOL = 'declare const pool: { query(sql: string): Promise<unknown>; end(): Promise<void> };\n';
 
 /** What each snippet refers to without defining (the app of the snippet before it, TLS keys), as declarations. */
 export const TYPE_PRELUDES: Record<string, string> = {
@@ -206,6 +235,12 @@ declare const lameduck: Lameduck;
 declare const server: http.Server;
 `,
   'cluster-primary': '',
+  ...Object.fromEntries(
+    ['terminus', 'http-terminator', 'http-graceful-shutdown', 'close-with-grace', 'lightship'].flatMap((peer) => [
+      [`migrating-${peer}-before`, POOL],
+      [`migrating-${peer}-after`, POOL],
+    ]),
+  ),
 };
 
 /** A snippet as a runnable app: its prelude, and port 3000 replaced by 0 so that every run gets a free port. */

@@ -1,6 +1,6 @@
 /** The README snippet extractor and the CommonJS conversion the consumer apps are built with. */
 import { toCommonJs } from '../src/commonjs.js';
-import { readmeSnippets, readmeTable } from '../src/readme.js';
+import { docSnippets, readmeSnippets, readmeTable } from '../src/readme.js';
 
 const FENCE = '```';
 
@@ -23,8 +23,8 @@ describe('readmeSnippets', () => {
     ].join('\n');
     const snippets = readmeSnippets(markdown);
     expect([...snippets.values()]).toEqual([
-      { name: 'one', lang: 'ts', code: 'const a = 1;\n', line: 4 },
-      { name: 'two', lang: 'js', code: 'b();\n', line: 11 },
+      { name: 'one', lang: 'ts', code: 'const a = 1;\n', file: 'README.md', line: 4 },
+      { name: 'two', lang: 'js', code: 'b();\n', file: 'README.md', line: 11 },
     ]);
   });
 
@@ -40,6 +40,33 @@ describe('readmeSnippets', () => {
     ],
   ])('rejects %s', (_case, lines, error) => {
     expect(() => readmeSnippets(lines.join('\n'))).toThrow(error);
+  });
+});
+
+describe('docSnippets', () => {
+  test('reads every page, and an error names the page and the line', () => {
+    const pages = [
+      { file: 'README.md', text: ['<!-- snippet: one -->', `${FENCE}ts`, 'a();', FENCE].join('\n') },
+      { file: 'docs/guide.md', text: ['# Guide', '', `${FENCE}js`, 'b();', FENCE].join('\n') },
+    ];
+    expect(() => docSnippets(pages)).toThrow(/^docs\/guide.md:3: ```js block without a "<!-- snippet: name -->" line/);
+    pages[1]!.text = ['# Guide', '<!-- snippet: two -->', `${FENCE}js`, 'b();', FENCE].join('\n');
+    expect([...docSnippets(pages).values()].map(({ name, file, line }) => `${name} ${file}:${line}`)).toEqual([
+      'one README.md:2',
+      'two docs/guide.md:3',
+    ]);
+  });
+
+  test('takes one snippet shown on two pages once, and rejects one name for two different blocks', () => {
+    const page = (file: string, code: string) => ({
+      file,
+      text: ['<!-- snippet: a -->', `${FENCE}ts`, code, FENCE].join('\n'),
+    });
+    const same = docSnippets([page('README.md', 'x();'), page('docs/a.md', 'x();')]);
+    expect([...same.values()].map(({ name, file }) => `${name} ${file}`)).toEqual(['a README.md']);
+    expect(() => docSnippets([page('README.md', 'x();'), page('docs/a.md', 'y();')])).toThrow(
+      'docs/a.md:2: snippet "a" named twice with different code (also README.md:2)',
+    );
   });
 });
 

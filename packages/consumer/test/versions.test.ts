@@ -1,7 +1,8 @@
-/** What the packages claim (peer ranges, engines, the README's versions table) matches what CI tests. */
+/** What the packages claim (peer ranges, engines, the docs' versions table) matches what CI tests. */
 import fs from 'node:fs';
 import path from 'node:path';
 import graceful from '@lameduck/fastify';
+import { docSection, documentationPages } from '@lameduck/test-utils';
 import semver from 'semver';
 import {
   ADAPTERS,
@@ -17,9 +18,9 @@ import {
   TYPE_PRELUDES,
   WORKSPACE,
 } from '../src/matrix.js';
-import { readmeSnippets, readmeTable } from '../src/readme.js';
+import { docSnippets, readmeTable } from '../src/readme.js';
 
-const README = fs.readFileSync(path.join(WORKSPACE, 'README.md'), 'utf8');
+const PAGES = documentationPages(WORKSPACE);
 
 /** The range the tests prove: from the oldest tested version of each major to the end of that major. */
 function provenRange(versions: string[]): string {
@@ -97,11 +98,12 @@ describe('engines', () => {
   });
 });
 
-describe('README: supported versions', () => {
-  const rows = readmeTable(README, 'Supported versions');
+describe('the docs: supported versions', () => {
+  const section = docSection(PAGES, 'Supported versions');
+  const rows = readmeTable(section.text, 'Supported versions', section.file);
   const cell = (first: string, column: string) => {
     const row = rows.find((candidate) => candidate['Runs on']!.startsWith(first));
-    if (!row) throw new Error(`no "${first}" row in README's Supported versions table`);
+    if (!row) throw new Error(`no "${first}" row in the Supported versions table of ${section.file}`);
     return row[column]!;
   };
   const code = (text: string) => /`([^`]+)`/.exec(text)?.[1];
@@ -138,8 +140,8 @@ describe('README: supported versions', () => {
   });
 });
 
-describe('README snippets', () => {
-  const snippets = readmeSnippets(README);
+describe('the snippets of README.md and docs/', () => {
+  const snippets = docSnippets(PAGES);
 
   test('every snippet is type-checked, exactly once, and each runnable one has a consumer app', () => {
     const names = [...snippets.keys()].sort();

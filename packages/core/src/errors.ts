@@ -16,6 +16,7 @@ export type LameduckErrorCode =
 
 /** An error raised by lameduck; `code` says which. */
 export interface LameduckError extends Error {
+  /** Which error: `LAMEDUCK_INVALID_OPTION`, `LAMEDUCK_ALREADY_ATTACHED`… */
   code: LameduckErrorCode;
   /** For `LAMEDUCK_INVALID_OPTION`: the option's name. */
   option?: string;

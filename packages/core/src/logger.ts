@@ -4,8 +4,11 @@ import type { Logger } from './types.js';
 
 /** What lameduck logs through: never throws, even when the user's logger does. */
 export interface Log {
+  /** Progress: the shutdown's start, the listener closing, the drain, the result when graceful. */
   info(fields: object, message: string): void;
+  /** What went wrong without failing the process: a rejected request, a forced one. */
   warn(fields: object, message: string): void;
+  /** A hook that failed, a second signal, an uncaught error. */
   error(fields: object, message: string): void;
 }
 

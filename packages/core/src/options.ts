@@ -250,9 +250,13 @@ export const DEFAULTS = Object.freeze({
 
 /** Options after validation, with every default applied. */
 export type ResolvedOptions = Required<Omit<LameduckOptions, 'logger' | 'rejectBody' | 'checks' | 'keepServing'>> & {
+  /** The readiness checks, frozen (`{}` when none). */
   checks: Readonly<Record<string, CheckSpec>>;
+  /** Paths served after the listener closed, frozen (`[]` when none). */
   keepServing: readonly string[];
+  /** The logger given, or `undefined` for lameduck's own lines on stderr. */
   logger: Logger | undefined;
+  /** The body of the `503`, or `undefined` for the default JSON. */
   rejectBody: string | Record<string, unknown> | undefined;
 };
 /** Signal options after validation, with every default applied. */

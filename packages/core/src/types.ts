@@ -26,7 +26,9 @@ export type AnyResponse = ServerResponse | Http2ServerResponse;
 
 /** A request that was still in flight when it was looked at (at the deadline, say). */
 export interface InflightRequest {
+  /** The request's method: `GET`, `POST`… */
   method: string;
+  /** The request's URL as the client sent it: path and query. */
   url: string;
   /**
    * Milliseconds since the request's headers arrived. For a request that arrived before the shutdown
@@ -40,6 +42,7 @@ export interface InflightRequest {
 
 /** A response lameduck wants sent: the adapters write it in their framework's own idiom. */
 export interface PlainResponse {
+  /** The HTTP status code: `200`, or `503`. */
   status: number;
   /** Lower-case header names. */
   headers: Record<string, string>;
@@ -52,6 +55,7 @@ export type ReadinessCheck = (signal: AbortSignal) => unknown;
 
 /** A readiness check run in the background every `interval` ms; probes answer its last result. */
 export interface IntervalCheck {
+  /** The check, run in the background; its signal aborts at `checkTimeout`. */
   check: ReadinessCheck;
   /** Milliseconds between runs. */
   interval: number;
@@ -64,7 +68,17 @@ export type CheckSpec = ReadinessCheck | IntervalCheck;
 export type StartupStatus = 'starting' | 'started' | 'failed';
 
 /** The result of one readiness check: `ok`, `failed` (threw or returned false) or `timeout`. */
-export type CheckOutcome = { status: 'ok' } | { status: 'failed' | 'timeout'; error?: string };
+export type CheckOutcome =
+  | {
+      /** The check passed. */
+      status: 'ok';
+    }
+  | {
+      /** The check threw or returned `false` (`failed`), or ran past `checkTimeout` (`timeout`). */
+      status: 'failed' | 'timeout';
+      /** The error's message. */
+      error?: string;
+    };
 
 /** A cleanup hook; its signal aborts when the hook's time is up. */
 export type CleanupHook = (signal: AbortSignal) => unknown;
@@ -79,7 +93,9 @@ export interface HookOptions {
 
 /** A hook that threw, rejected, ran out of time or got no time at all. */
 export interface HookFailure {
+  /** The hook's name (`addHook(fn, { name })`, the function's name, or `hook #N`). */
   name: string;
+  /** What it threw or rejected with, or an error saying it ran out of time. */
   error: Error;
   /** The hook did not finish in its time (or was never started because the deadline had passed). */
   timedOut: boolean;
@@ -114,34 +130,74 @@ export interface ShutdownResult {
    * first (a pipelined request behind one that closed the connection, say): any makes the result not
    * graceful. Pipelined requests queued before the shutdown are counted once their turn comes.
    */
-  requests: { completed: number; rejected: number; lost: number };
+  requests: {
+    /** Responses finished after the shutdown started. */
+    completed: number;
+    /** Requests answered `503` because the listener had closed. */
+    rejected: number;
+    /** Requests read whose response was never written because their connection closed first. */
+    lost: number;
+  };
   /** Milliseconds spent in each phase, and in all. */
-  durations: { lameDuck: number; drain: number; cleanup: number; total: number };
+  durations: {
+    /** The lame-duck phase: readiness failing, requests still served (0 when skipped). */
+    lameDuck: number;
+    /** From the listener closing until nothing was left in flight, or the deadline. */
+    drain: number;
+    /** The cleanup hooks. */
+    cleanup: number;
+    /** From the start of the shutdown to its result. */
+    total: number;
+  };
 }
 
 /** A point-in-time view of a manager. */
 export interface LameduckStats {
+  /** Where the manager is: `serving`, `lameduck`, `draining`, `cleanup` or `closed`. */
   state: LameduckState;
+  /** Servers attached. */
   servers: number;
+  /** Open connections (sockets) across the attached servers. */
   connections: number;
+  /** Requests in flight (counted from the shutdown's start; 0 while serving, when nothing is kept per request). */
   inflight: number;
   /** Connections handed over by an `upgrade` (WebSockets) and still open. */
   upgraded: number;
+  /** Background tasks (`addTask()`) still running. */
   tasks: number;
   /** Where startup is (see `awaitStartup` and `addStartupTask()`). */
   startup: StartupStatus;
   /** Why liveness fails (`markBroken()`, failed startup work, a blocked event loop); `undefined` while alive. */
   broken: string | undefined;
   /** Requests since shutdown started: completed, answered 503, and destroyed at the deadline (upgrades included). */
-  requests: { completed: number; rejected: number; forced: number };
+  requests: {
+    /** Responses finished since the shutdown started. */
+    completed: number;
+    /** Requests answered `503` because the listener had closed. */
+    rejected: number;
+    /** Requests and upgraded connections destroyed at the deadline. */
+    forced: number;
+  };
   /** Milliseconds spent in each phase of the shutdown so far (0 before it starts). */
-  durations: { lameDuck: number; drain: number; cleanup: number; total: number };
+  durations: {
+    /** The lame-duck phase. */
+    lameDuck: number;
+    /** The drain. */
+    drain: number;
+    /** The cleanup hooks. */
+    cleanup: number;
+    /** The shutdown so far, in all. */
+    total: number;
+  };
 }
 
 /** A pino-compatible logger: each method takes an object of fields first, then a message. */
 export interface Logger {
+  /** The shutdown's progress: its start, the listener closing, the drain, the result when graceful. */
   info(fields: object, message?: string): void;
+  /** What went wrong without failing: a rejected request, a forced one, a platform that does not fit. */
   warn(fields: object, message?: string): void;
+  /** A hook that failed, a second signal, an uncaught error. */
   error(fields: object, message?: string): void;
 }
 

@@ -1,7 +1,8 @@
-/** The defaults documented in the README tables and in the JSDoc are the real ones: DEFAULTS. */
+/** The defaults documented in the option tables (README.md, docs/) and in the JSDoc are the real ones: DEFAULTS. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '@lameduck/core';
+import { documentationPages } from '@lameduck/test-utils';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -9,11 +10,10 @@ function parseDefault(text: string): unknown {
   return text === 'undefined' ? undefined : JSON.parse(text);
 }
 
-/** `| \`name\` | type | \`default\` | meaning |` rows of the README's option tables. */
-function readmeDefaults(): Map<string, unknown> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** `| \`name\` | type | \`default\` | meaning |` rows of the option tables on every page of the docs. */
+function tableDefaults(): Map<string, unknown> {
   const rows = new Map<string, unknown>();
-  for (const line of readme.split('\n')) {
+  for (const line of documentationPages(ROOT).flatMap((page) => page.text.split('\n'))) {
     const cells = line.split(/(?<!\\)\|/).map((cell) => cell.trim());
     const name = /^`(\w+)`$/.exec(cells[1] ?? '')?.[1];
     const value = /^`(.+)`$/.exec(cells[3] ?? '')?.[1];
@@ -35,7 +35,7 @@ function jsdocDefaults(): Map<string, unknown> {
 }
 
 test.each([
-  ['README', readmeDefaults],
+  ['option tables of README.md and docs/', tableDefaults],
   ['JSDoc', jsdocDefaults],
 ])('every default documented in the %s is the one in DEFAULTS, and every option is documented', (_, read) => {
   const documented = read();

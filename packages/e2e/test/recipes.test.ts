@@ -1,5 +1,5 @@
 /**
- * The README's deploy recipes are the files in deploy/ and examples/cluster, verbatim; the Docker and Kubernetes
+ * The deploy recipes in the docs (README.md, docs/) are the files in deploy/ and examples/cluster, verbatim; the Docker and Kubernetes
  * ones (no Docker or cluster in CI) are run as far as a test can: the image's CMD under tini (what Docker's
  * --init runs) with the Deployment's env, probed and stopped the way the kubelet does.
  */
@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { request, spawnChild, type Child } from '@lameduck/test-utils';
+import { documentationPages, request, spawnChild, type Child } from '@lameduck/test-utils';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const DOCS = documentationPages(ROOT)
+  .map((page) => page.text)
+  .join('\n');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const children: Child[] = [];
 
@@ -28,8 +30,8 @@ test.each([
   'deploy/systemd/lameduck-example.socket',
   'deploy/systemd/lameduck-example.service',
   'examples/cluster/src/primary.ts',
-])('README shows %s as it is', (file) => {
-  const blocks = [...README.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map(([, body]) => body);
+])('the docs show %s as it is', (file) => {
+  const blocks = [...DOCS.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map(([, body]) => body);
   expect(blocks).toContain(read(file));
 });
 

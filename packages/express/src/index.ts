@@ -17,6 +17,7 @@ export type GracefulOptions = AdapterOptions;
 
 /** The middleware, with its manager at hand: `graceful().lameduck.attach(server)`. */
 export interface GracefulMiddleware extends RequestHandler {
+  /** The manager this middleware drains with: `attach()` a server, `addHook()`, `deadlineSignal`… */
   readonly lameduck: Lameduck;
 }
 

@@ -13,7 +13,10 @@ declare module 'koa' {
 export type GracefulOptions = AdapterOptions;
 
 /** The middleware, with its manager at hand: `graceful().lameduck.attach(server)`. */
-export type GracefulMiddleware = Middleware & { readonly lameduck: Lameduck };
+export type GracefulMiddleware = Middleware & {
+  /** The manager this middleware drains with: `attach()` a server, `addHook()`, `deadlineSignal`… */
+  readonly lameduck: Lameduck;
+};
 
 /**
  * Creates the drain middleware. Use it first, before routes and before middleware that could answer

@@ -33,3 +33,4 @@ export {
   type SpawnOptions,
   type TimedExit,
 } from './child.js';
+export { docSection, documentationPages, type Page } from './docs.js';
