@@ -1,0 +1,199 @@
+/** What is Hono's own in @lameduck/hono (real servers from serve()); what every adapter shares is in the conformance matrix. */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve as serve1 } from '@hono/node-server-1';
+import { serve as serve2 } from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
+import { graceful, type Env, type GracefulOptions } from '@lameduck/hono';
+import { deferred, h2Request, once, request } from '@lameduck/test-utils';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { WebSocket } from 'ws';
+
+const QUIET = { handleSignals: false, silent: true, readinessDelay: 0, idleGrace: 20 } as const;
+const FIXTURES = join(__dirname, '..', '..', 'core', 'test', 'fixtures');
+const TLS = { key: readFileSync(join(FIXTURES, 'key.pem')), cert: readFileSync(join(FIXTURES, 'cert.pem')) };
+type Serve = typeof serve2;
+type Server = ReturnType<Serve>;
+
+const servers: Server[] = [];
+const agents: http.Agent[] = [];
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  for (const server of servers.splice(0)) {
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** Serves `app` on port 0 as users do, attached before it accepts a connection; resolves once listening. */
+async function start(serve: Serve, app: Hono<Env>, options: GracefulOptions, extra: object = {}) {
+  const middleware = graceful({ ...QUIET, ...options });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', ...extra });
+  servers.push(server);
+  middleware.lameduck.attach(server);
+  await once(server, 'listening');
+  return { middleware, server, port: (server.address() as AddressInfo).port };
+}
+
+function keepAlive(): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  agents.push(agent);
+  return agent;
+}
+
+describe.each([
+  ['@hono/node-server 2.x', serve2],
+  ['@hono/node-server 1.x', serve1 as unknown as Serve],
+])('Hono on %s', (_name, serve) => {
+  test('routes reach the manager as c.get("lameduck"), typed through Env', async () => {
+    const middleware = graceful(QUIET);
+    const app = new Hono<Env>();
+    app.use(middleware);
+    app.get('/state', (c) => c.text(c.get('lameduck').state));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    servers.push(server);
+    middleware.lameduck.attach(server);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    expect(await request(port, { path: '/state' })).toMatchObject({ status: 200, body: 'serving' });
+  });
+
+  test('probes and the 503 are Hono responses: middleware around it and CORS set before it see them', async () => {
+    const app = new Hono<Env>();
+    const seen: string[] = [];
+    app.use(async (c, next) => {
+      await next();
+      seen.push(`${c.req.path} ${c.res.status}`);
+      c.header('x-around', 'yes');
+    });
+    app.use(cors({ origin: 'https://example.com' }));
+    const middleware = graceful({ ...QUIET, idleGrace: 60_000, timeout: 70_000 });
+    app.use(middleware);
+    app.get('/', (c) => c.text('ok'));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    servers.push(server);
+    middleware.lameduck.attach(server);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const origin = { origin: 'https://example.com' };
+    const agent = keepAlive();
+
+    const ready = await request(port, { path: '/readyz', headers: origin, agent });
+    expect(ready.status).toBe(200);
+    expect(ready.headers['x-around']).toBe('yes');
+    expect(ready.headers['access-control-allow-origin']).toBe('https://example.com');
+    const done = middleware.lameduck.shutdown();
+    const late = await request(port, { headers: origin, agent });
+    expect(late.status).toBe(503);
+    expect(late.headers.connection).toBe('close');
+    expect(late.headers['retry-after']).toBe('5');
+    expect(late.headers['x-around']).toBe('yes');
+    expect(late.headers['access-control-allow-origin']).toBe('https://example.com');
+    expect(seen).toEqual(['/readyz 200', '/ 503']);
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
+  test('a POST whose body the route never reads, in flight at the drain: its 200, then a clean close', async () => {
+    // @hono/node-server drains an unread body after the response; lameduck's Connection: close must not fight it.
+    const arrived = deferred();
+    const release = deferred();
+    const app = new Hono<Env>();
+    const { middleware, port } = await start(serve, app, {});
+    app.use(middleware);
+    app.post('/upload', async (c) => {
+      arrived.resolve();
+      await release.promise;
+      return c.text('not read');
+    });
+    const body = 'x'.repeat(256 * 1024);
+    const reply = request(port, { path: '/upload', method: 'POST', body, agent: keepAlive() });
+    await arrived.promise;
+    const done = middleware.lameduck.shutdown();
+    release.resolve();
+    const answered = await reply;
+    expect(answered).toMatchObject({ status: 200, body: 'not read' });
+    expect(answered.headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+  });
+
+  test('HTTPS (createServer: https.createServer): the idle keep-alive socket closes; graceful', async () => {
+    const app = new Hono<Env>();
+    const { middleware, port } = await start(serve, app, {}, { createServer: https.createServer, serverOptions: TLS });
+    app.use(middleware);
+    app.get('/', (c) => c.text('ok'));
+    const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+    agents.push(agent);
+    const reply = await request(port, { tls: true, agent });
+    expect(reply).toMatchObject({ status: 200, body: 'ok' });
+    const closed = once(reply.socket, 'close');
+    expect(await middleware.lameduck.shutdown()).toMatchObject({ graceful: true, destroyedConnections: 0 });
+    await closed;
+  });
+
+  test('HTTP/2 over TLS (createSecureServer): readiness 503 with no Connection header, then GOAWAY; graceful', async () => {
+    const app = new Hono<Env>();
+    const { middleware, port } = await start(
+      serve,
+      app,
+      { idleGrace: 60_000, timeout: 70_000, readinessDelay: 1_000 },
+      { createServer: http2.createSecureServer, serverOptions: TLS },
+    );
+    app.use(middleware);
+    app.get('/', (c) => c.text('ok'));
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+    expect(await h2Request(session, '/')).toMatchObject({ status: 200, body: 'ok' });
+    const done = middleware.lameduck.shutdown();
+    const readiness = await h2Request(session, '/readyz');
+    expect(readiness.status).toBe(503);
+    expect(readiness.headers.connection).toBeUndefined();
+    const goaway = once(session, 'goaway');
+    await goaway;
+    session.close();
+    expect(await done).toMatchObject({ graceful: true, forced: false });
+  });
+
+  test('a WebSocket (@hono/node-ws) nobody closes is reported at the deadline', async () => {
+    const app = new Hono<Env>();
+    const { middleware, server, port } = await start(serve, app, { timeout: 700, cleanupReserve: 200 });
+    app.use(middleware);
+    const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: app as unknown as Hono });
+    app.get(
+      '/ws',
+      upgradeWebSocket(() => ({ onOpen: (_event, socket) => socket.send('hello') })),
+    );
+    injectWebSocket(server);
+    const client = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await once(client, 'message');
+    const closed = once(client, 'close');
+    const result = await middleware.lameduck.shutdown();
+    expect((await closed)[0]).toBe(1006);
+    expect(result).toMatchObject({ forced: true, stuckRequests: [] });
+    expect(result.stuckUpgrades).toEqual([{ method: 'GET', url: '/ws', age: expect.any(Number) }]);
+  });
+});
+
+describe('outside Node', () => {
+  test('with no c.env.incoming (Bun, Deno, Workers) every request fails at once with LAMEDUCK_UNSUPPORTED_RUNTIME', async () => {
+    const app = new Hono();
+    const errors: unknown[] = [];
+    app.onError((error, c) => {
+      errors.push(error);
+      return c.text('failed', 500);
+    });
+    app.use(graceful(QUIET));
+    app.get('/', (c) => c.text('ok'));
+    // app.request() is how Hono runs without a server: c.env is what the runtime passes (nothing here).
+    expect((await app.request('/')).status).toBe(500);
+    expect((await app.request('/readyz', {}, { bindings: 'of a Worker' })).status).toBe(500);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatchObject({
+      code: 'LAMEDUCK_UNSUPPORTED_RUNTIME',
+      message: expect.stringContaining('@hono/node-server'),
+    });
+  });
+});
