@@ -3,16 +3,16 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve as serve1 } from '@hono/node-server-1';
-import { serve as serve2 } from '@hono/node-server';
+import { serve as serve2, upgradeWebSocket as builtInUpgrade } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { graceful, type Env, type GracefulOptions } from '@lameduck/hono';
 import { deferred, h2Request, once, request } from '@lameduck/test-utils';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 
 const QUIET = { handleSignals: false, silent: true, readinessDelay: 0, idleGrace: 20 } as const;
 const FIXTURES = join(__dirname, '..', '..', 'core', 'test', 'fixtures');
@@ -121,6 +121,29 @@ describe.each([
     expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
   });
 
+  test('a body beyond discardLimit after the listener closed: the 503 arrives, then the connection closes', async () => {
+    // lameduck answers without reading it; node-server's own drain of unread bodies must not hold or break that.
+    const app = new Hono<Env>();
+    const { middleware, port } = await start(serve, app, { idleGrace: 60_000, timeout: 70_000, discardLimit: 1_024 });
+    app.use(middleware);
+    app.post('/upload', (c) => c.text('never'));
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {}); // a client still sending may see EPIPE or a reset once the server closes
+    await once(socket, 'connect');
+    socket.write('GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await once(socket, 'data');
+    const done = middleware.lameduck.shutdown();
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString()));
+    const closed = once(socket, 'close');
+    socket.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048576\r\n\r\n');
+    socket.write(Buffer.alloc(64 * 1024, 'x'));
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
   test('HTTPS (createServer: https.createServer): the idle keep-alive socket closes; graceful', async () => {
     const app = new Hono<Env>();
     const { middleware, port } = await start(serve, app, {}, { createServer: https.createServer, serverOptions: TLS });
@@ -157,16 +180,20 @@ describe.each([
     expect(await done).toMatchObject({ graceful: true, forced: false });
   });
 
-  test('a WebSocket (@hono/node-ws) nobody closes is reported at the deadline', async () => {
+  test('a WebSocket nobody closes is reported at the deadline (node-server 2: its own; 1.x: @hono/node-ws)', async () => {
     const app = new Hono<Env>();
-    const { middleware, server, port } = await start(serve, app, { timeout: 700, cleanupReserve: 200 });
+    const builtIn = serve === serve2;
+    const wss = new WebSocketServer({ noServer: true });
+    const extra = builtIn ? { websocket: { server: wss } } : {};
+    const { middleware, server, port } = await start(serve, app, { timeout: 700, cleanupReserve: 200 }, extra);
     app.use(middleware);
-    const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app: app as unknown as Hono });
+    const nodeWs = builtIn ? undefined : createNodeWebSocket({ app: app as unknown as Hono });
+    const upgradeWebSocket = nodeWs?.upgradeWebSocket ?? builtInUpgrade;
     app.get(
       '/ws',
       upgradeWebSocket(() => ({ onOpen: (_event, socket) => socket.send('hello') })),
     );
-    injectWebSocket(server);
+    nodeWs?.injectWebSocket(server);
     const client = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await once(client, 'message');
     const closed = once(client, 'close');
@@ -174,6 +201,7 @@ describe.each([
     expect((await closed)[0]).toBe(1006);
     expect(result).toMatchObject({ forced: true, stuckRequests: [] });
     expect(result.stuckUpgrades).toEqual([{ method: 'GET', url: '/ws', age: expect.any(Number) }]);
+    wss.close();
   });
 });
 
