@@ -38,7 +38,9 @@ drain.lameduck.addCloser(() => {
 });
 
 // createAdaptorServer() rather than serve(): it listens where the contract says (a systemd socket, say).
-const server = createAdaptorServer({ fetch: app.fetch, websocket: { server: wss } });
+// `hostname` is also the host of requests that name none: without it node-server answers them 400 before
+// Hono runs, and HAProxy's default health check (`option httpchk`, HTTP/1.0 without Host) never passes.
+const server = createAdaptorServer({ fetch: app.fetch, hostname: settings.host, websocket: { server: wss } });
 // Attached before it listens: a SIGTERM before any request, or a WebSocket, must be seen too.
 drain.lameduck.attach(server);
 server.listen(settings.listen, () => {
