@@ -54,7 +54,8 @@ function notOnNode(): Error {
  */
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
-  const middleware = createMiddleware<Env>(async function lameduckMiddleware(c, next) {
+  // Not an async function: while serving it hands on next()'s own promise, with no promise of its own.
+  const middleware = createMiddleware<Env>(function lameduckMiddleware(c, next) {
     const { incoming, outgoing } = (c.env ?? {}) as NodeBindings;
     if (incoming === undefined) throw notOnNode();
     c.set('lameduck', lameduck);
@@ -63,8 +64,9 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
     if (outgoing === undefined) return next();
     const answer = lameduck.intercept(incoming, outgoing);
     if (answer === undefined) return next();
-    const { status, headers, body } = await answer;
-    return c.body(typeof body === 'string' ? body : JSON.stringify(body), status as ContentfulStatusCode, headers);
+    return answer.then(({ status, headers, body }) =>
+      c.body(typeof body === 'string' ? body : JSON.stringify(body), status as ContentfulStatusCode, headers),
+    );
   });
   return Object.assign(middleware, { lameduck });
 }
