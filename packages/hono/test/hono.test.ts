@@ -203,6 +203,45 @@ describe.each([
     expect(result.stuckUpgrades).toEqual([{ method: 'GET', url: '/ws', age: expect.any(Number) }]);
     wss.close();
   });
+  // @hono/node-ws answered an upgrade with no WebSocket route on the socket lameduck had refused: write after end, a crash.
+  test('upgrades after the listener closed get the 503, to a WebSocket route or not, and nothing crashes', async () => {
+    const app = new Hono<Env>();
+    const builtIn = serve === serve2;
+    const wss = new WebSocketServer({ noServer: true });
+    const extra = builtIn ? { websocket: { server: wss } } : {};
+    const { middleware, server, port } = await start(serve, app, { idleGrace: 60_000, timeout: 70_000 }, extra);
+    app.use(middleware);
+    const nodeWs = builtIn ? undefined : createNodeWebSocket({ app: app as unknown as Hono });
+    app.get(
+      '/ws',
+      (nodeWs?.upgradeWebSocket ?? builtInUpgrade)(() => ({})),
+    );
+    nodeWs?.injectWebSocket(server);
+    // Accepted by the server, not only connected (the kernel's backlog is reset when the listener closes).
+    let count = 0;
+    const accepted = deferred();
+    server.on('connection', () => ++count === 2 && accepted.resolve());
+    const sockets = ['/ws', '/elsewhere'].map(() => net.connect(port, '127.0.0.1'));
+    await accepted.promise;
+    const done = middleware.lameduck.shutdown();
+    const answers = await Promise.all(
+      ['/ws', '/elsewhere'].map(async (path, index) => {
+        const socket = sockets[index]!;
+        let received = '';
+        socket.on('data', (data: Buffer) => (received += data.toString()));
+        const closed = once(socket, 'close');
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
+        await closed;
+        return received.split('\r\n', 1)[0];
+      }),
+    );
+    expect(answers).toEqual(['HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable']);
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 2 } });
+    wss.close();
+  });
 });
 
 describe('outside Node', () => {
