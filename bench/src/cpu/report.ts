@@ -10,7 +10,13 @@ import type { CpuRun, CpuSample, WindowMeasure } from './run.js';
 const TARGET = 1.02;
 
 /** What lameduck is held against: bare, or bare with one no-op middleware where a framework has middleware. */
-const REFERENCE: Record<Framework, CpuVariant> = { 'node:http': 'bare', fastify: 'bare', express: 'noop', koa: 'noop' };
+const REFERENCE: Record<Framework, CpuVariant> = {
+  'node:http': 'bare',
+  fastify: 'bare',
+  express: 'noop',
+  koa: 'noop',
+  hono: 'noop',
+};
 
 function variantLabel(framework: Framework, variant: CpuVariant): string {
   if (variant === 'bare-aa') return 'bare, a second slot (A/A control)';
@@ -181,7 +187,9 @@ function method(run: CpuRun): string {
       'at random per process; so their variants share one app, built as its README shows, and differ only in ' +
       "its first middleware: none (bare, its A/A twin, the peers), a no-op one, or lameduck's (Express: the " +
       "router's first layer, switched between windows; Koa: one composition of the middleware per variant). " +
-      'node:http and Fastify variants are apps of their own (Fastify through `serverFactory`). The peers touch ' +
+      'node:http, Fastify and Hono variants are apps of their own (Fastify through `serverFactory`, Hono through ' +
+      "@hono/node-server's `getRequestListener()`; Hono runs no peers, which touch only the server and are measured " +
+      'on the other frameworks). The peers touch ' +
       "only the server, so each is set up on its own `http.Server` around bare's app. The " +
       "process's one listening server hands each request to the current variant's server " +
       "(`emit('request')`, the same call for all). lameduck is attached to that listening server, as " +

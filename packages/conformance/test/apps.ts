@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import type { AdapterOptions, Lameduck } from '@lameduck/core';
 import { graceful as expressGraceful } from '@lameduck/express';
 import fastifyGraceful from '@lameduck/fastify';
+import { graceful as honoGraceful } from '@lameduck/hono';
 import { graceful as koaGraceful } from '@lameduck/koa';
 import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
+import { Hono } from 'hono';
 import type Koa from 'koa';
-import { KINDS, type Kind } from './servers.js';
+import { KINDS, nodeServerOf, type Kind } from './servers.js';
 
 const load = createRequire(__filename);
 
@@ -101,6 +103,22 @@ export async function startApp(kind: AdapterKind, options: AdapterOptions, shape
       }
     });
     const server = app.listen(0, '127.0.0.1');
+    const port = await listening(server);
+    return { port, lameduck: middleware.lameduck, hits, close: () => stop(server) };
+  }
+  if (kind === 'hono' || kind === 'hono-node-server-1') {
+    const app = new Hono();
+    const middleware = honoGraceful(options);
+    app.use(middleware);
+    if (auth) app.use(async (c, next) => (authorized(c.req.header()) ? next() : c.text(AUTH_REQUIRED, 401)));
+    app.get('/', (c) => {
+      hits.push(new URL(c.req.url).pathname);
+      return c.text('ok');
+    });
+    app.get('/readyz', (c) => c.text(APP_READINESS));
+    app.post('/readyz', (c) => c.text('posted'));
+    const server = nodeServerOf(kind).serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
+    middleware.lameduck.attach(server);
     const port = await listening(server);
     return { port, lameduck: middleware.lameduck, hits, close: () => stop(server) };
   }

@@ -2,16 +2,21 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import fastifyWebsocket from '@fastify/websocket';
 import { createLameduck, type Lameduck, type LameduckOptions } from '@lameduck/core';
 import { graceful as expressGraceful } from '@lameduck/express';
 import fastifyGraceful from '@lameduck/fastify';
+import { graceful as honoGraceful } from '@lameduck/hono';
 import { graceful as koaGraceful } from '@lameduck/koa';
+import type * as NodeServer from '@hono/node-server';
+import { createNodeWebSocket } from '@hono/node-ws';
 import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
+import { Hono } from 'hono';
 import type Koa from 'koa';
 import { WebSocketServer } from 'ws';
+import { once } from '@lameduck/test-utils';
 
 const load = createRequire(__filename);
 
@@ -25,6 +30,8 @@ export const KINDS = [
   'fastify-5.11',
   'fastify-5.10',
   'fastify-5.8',
+  'hono',
+  'hono-node-server-1',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -82,6 +89,11 @@ async function closeAll(server: http.Server, wss: WebSocketServer): Promise<void
 async function stop(server: http.Server): Promise<void> {
   server.closeAllConnections();
   if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** `@hono/node-server` of a `hono…` kind: 2.x for `hono`, 1.x for `hono-node-server-1`. */
+export function nodeServerOf(kind: Kind): typeof NodeServer {
+  return load(kind === 'hono' ? '@hono/node-server' : '@hono/node-server-1') as typeof NodeServer;
 }
 
 function fastifyFactory(kind: Kind): (options: { logger: false; keepAliveTimeout: number }) => FastifyInstance {
@@ -169,6 +181,42 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
     await new Promise((resolve) => server.once('listening', resolve));
     server.keepAliveTimeout = 120_000;
     const wss = webSockets(server, middleware.lameduck);
+    const port = (server.address() as AddressInfo).port;
+    return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
+  }
+
+  if (kind === 'hono' || kind === 'hono-node-server-1') {
+    const nodeServer = nodeServerOf(kind);
+    const app = new Hono();
+    const middleware = honoGraceful(settings);
+    app.use(middleware);
+    // WebSockets as each major's users write them: @hono/node-ws on 1.x, node-server's own on 2.x.
+    const nodeWs = kind === 'hono' ? undefined : createNodeWebSocket({ app });
+    const upgradeWebSocket = nodeWs?.upgradeWebSocket ?? nodeServer.upgradeWebSocket;
+    const wss = nodeWs?.wss ?? new WebSocketServer({ noServer: true });
+    middleware.lameduck.addCloser(() => {
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+    });
+    app.use(async (c, next) => (authorized(c.req.header()) ? next() : c.text(AUTH, 401)));
+    app.get(
+      '/ws',
+      upgradeWebSocket(() => ({ onOpen: (_event, socket) => socket.send('hello') })),
+    );
+    app.get('/slow', async (c) => {
+      await routes.slow();
+      return c.text('slow done');
+    });
+    app.get('/events', (c) =>
+      c.body(Readable.toWeb(eventStream(middleware.lameduck)) as ReadableStream, 200, EVENT_HEADERS),
+    );
+    app.get('/', (c) => c.text('ok'));
+    const websocket = kind === 'hono' ? { websocket: { server: wss } } : {};
+    // What users write: the server serve() returns, attached before it accepts a connection.
+    const server = nodeServer.serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', ...websocket }) as http.Server;
+    middleware.lameduck.attach(server);
+    nodeWs?.injectWebSocket(server);
+    await once(server, 'listening');
+    server.keepAliveTimeout = 120_000;
     const port = (server.address() as AddressInfo).port;
     return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
   }

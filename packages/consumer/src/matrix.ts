@@ -33,7 +33,7 @@ export function publishedPackages(): { name: string; dir: string }[] {
     .map(({ dir, manifest }) => ({ name: manifest.name, dir }));
 }
 
-export const FRAMEWORKS = ['express', 'fastify', 'koa'] as const;
+export const FRAMEWORKS = ['express', 'fastify', 'koa', 'hono'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** The adapter package for each framework. */
@@ -41,7 +41,14 @@ export const ADAPTERS: Record<Framework, string> = {
   express: '@lameduck/express',
   fastify: '@lameduck/fastify',
   koa: '@lameduck/koa',
+  hono: '@lameduck/hono',
 };
+
+/**
+ * The Node server a framework runs on when it is a package of its own, peered on as the framework is:
+ * each of its tested majors is installed with the framework's newest tested version.
+ */
+export const SERVERS: Partial<Record<Framework, string>> = { hono: '@hono/node-server' };
 
 /** A conformance devDependency as npm name and exact version (`"koa-2": "npm:koa@2.16.3"` is koa 2.16.3). */
 function conformanceDependencies(): { name: string; version: string }[] {
@@ -96,13 +103,20 @@ export function appInstalls(): AppInstall[] {
     { name: 'node-http', packages: ['@lameduck/core'], dependencies: [], snippets: ['node-http'] },
   ];
   for (const framework of FRAMEWORKS) {
+    const server = SERVERS[framework];
     for (const version of rangeEnds(conformanceVersions(framework))) {
-      installs.push({
-        name: `${framework}-${version}`,
-        packages: ['@lameduck/core', ADAPTERS[framework]],
-        dependencies: [`${framework}@${version}`],
-        snippets: [framework],
-      });
+      const base = { packages: ['@lameduck/core', ADAPTERS[framework]], snippets: [framework] };
+      if (server === undefined) {
+        installs.push({ ...base, name: `${framework}-${version}`, dependencies: [`${framework}@${version}`] });
+        continue;
+      }
+      for (const serverVersion of rangeEnds(conformanceVersions(server))) {
+        installs.push({
+          ...base,
+          name: `${framework}-${version}-${server.split('/').at(-1)!}-${serverVersion}`,
+          dependencies: [`${framework}@${version}`, `${server}@${serverVersion}`],
+        });
+      }
     }
   }
   return installs;
@@ -134,10 +148,12 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
   return [
     {
       name: 'typescript',
-      packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify, '@lameduck/cluster'],
+      packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify, ADAPTERS.hono, '@lameduck/cluster'],
       dependencies: [
         newest('express'),
         newest('fastify'),
+        newest('hono'),
+        newest('@hono/node-server'),
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
         ...common,
       ],
@@ -198,6 +214,11 @@ export const TYPE_PRELUDES: Record<string, string> = {
   express: '',
   fastify: '',
   koa: '',
+  hono: '',
+  'hono-quick-start': '',
+  'hono-env': '',
+  'hono-http2': '',
+  'hono-websockets': '',
   'shared-manager': `import express from 'express';
 import Fastify from 'fastify';
 import { createLameduck } from '@lameduck/core';

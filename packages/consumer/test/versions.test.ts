@@ -12,6 +12,7 @@ import {
   publishedPackages,
   rangeEnds,
   readManifest,
+  SERVERS,
   RUN_PRELUDES,
   typecheckInstalls,
   typescriptVersions,
@@ -43,6 +44,16 @@ describe('peer ranges', () => {
     },
   );
 
+  test.each(Object.entries(SERVERS))(
+    '%s: the adapter peers on exactly the majors and minimums of %s the conformance suite runs',
+    (framework, server) => {
+      const versions = conformanceVersions(server);
+      expect(versions.length).toBeGreaterThan(1);
+      const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies?.[server];
+      expect(range).toBe(provenRange(versions));
+    },
+  );
+
   test("fastify-plugin's metadata (checked by Fastify at register()) is the peer range", () => {
     const meta = (graceful as unknown as Record<symbol, { fastify?: string }>)[Symbol.for('plugin-meta')];
     expect(meta?.fastify).toBe(readManifest(path.join(WORKSPACE, 'packages/fastify')).peerDependencies?.['fastify']);
@@ -58,10 +69,14 @@ describe('peer ranges', () => {
 
   test('the consumer apps install the oldest and newest tested version of each major, inside the peer range', () => {
     for (const framework of FRAMEWORKS) {
-      const installed = appInstalls()
-        .filter((install) => install.packages.includes(ADAPTERS[framework]))
-        .map((install) => install.dependencies[0]!.replace(`${framework}@`, ''));
+      const installs = appInstalls().filter((install) => install.packages.includes(ADAPTERS[framework]));
+      const installed = [...new Set(installs.map((install) => install.dependencies[0]!.replace(`${framework}@`, '')))];
       expect(installed).toEqual(rangeEnds(conformanceVersions(framework)));
+      const server = SERVERS[framework];
+      if (server !== undefined) {
+        const servers = installs.map((install) => install.dependencies[1]!.replace(`${server}@`, ''));
+        expect(servers).toEqual(rangeEnds(conformanceVersions(server)));
+      }
       const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework]!;
       for (const version of installed) expect(semver.satisfies(version, range)).toBe(true);
     }
@@ -118,11 +133,18 @@ describe('the docs: supported versions', () => {
     ['Express', 'express'],
     ['Fastify', 'fastify'],
     ['Koa', 'koa'],
+    ['Hono', 'hono'],
   ] as const)('%s: the peer range, and every version the conformance suite runs', (label, framework) => {
     expect(cell(label, 'Runs on')).toContain(`\`${ADAPTERS[framework]}\``);
     const peer = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework];
     expect(code(cell(label, 'Range'))).toBe(peer);
     expect(cell(label, 'Tested in CI')).toBe(conformanceVersions(framework).join(', '));
+  });
+
+  test('@hono/node-server: the Hono adapter peer range, and every version the conformance suite runs', () => {
+    const peer = readManifest(path.join(WORKSPACE, 'packages/hono')).peerDependencies!['@hono/node-server'];
+    expect(code(cell('`@hono/node-server`', 'Range'))).toBe(peer);
+    expect(cell('`@hono/node-server`', 'Tested in CI')).toBe(conformanceVersions('@hono/node-server').join(', '));
   });
 
   test('TypeScript: the versions that type-check the snippets', () => {
@@ -135,6 +157,8 @@ describe('the docs: supported versions', () => {
       'Express',
       'Fastify',
       'Koa',
+      'Hono',
+      '`@hono/node-server`',
       'TypeScript',
     ]);
   });
@@ -157,7 +181,7 @@ describe('the snippets of README.md and docs/', () => {
 describe('release flow', () => {
   const published = publishedPackages();
 
-  test('the published packages are core, the three adapters and cluster', () => {
+  test('the published packages are core, the four adapters and cluster', () => {
     expect(published.map((pkg) => pkg.name).sort()).toEqual(
       ['@lameduck/core', '@lameduck/cluster', ...Object.values(ADAPTERS)].sort(),
     );

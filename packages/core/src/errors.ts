@@ -12,7 +12,8 @@ export type LameduckErrorCode =
   | 'LAMEDUCK_HOOK_TIMEOUT'
   | 'LAMEDUCK_HOOK_SKIPPED'
   | 'LAMEDUCK_WORKER_EXITED'
-  | 'LAMEDUCK_WORKER_NOT_READY';
+  | 'LAMEDUCK_WORKER_NOT_READY'
+  | 'LAMEDUCK_UNSUPPORTED_RUNTIME';
 
 /** An error raised by lameduck; `code` says which. */
 export interface LameduckError extends Error {

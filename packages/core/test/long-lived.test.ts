@@ -85,6 +85,32 @@ describe('WebSockets', () => {
     wss.close();
   });
 
+  // Found with @hono/node-ws, which answers an upgrade it has no route for on the socket after an await:
+  // writing on the socket lameduck had ended emitted 'error' with no listener, and the process crashed.
+  test('an application upgrade listener that answers the refused socket itself later does not crash the process', async () => {
+    const lameduck = createLameduck({ ...quick, idleGrace: 60_000, timeout: 70_000 });
+    const server = http.createServer((_req, res) => res.end('plain'));
+    lameduck.attach(server);
+    const answered = deferred();
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      void Promise.resolve().then(() => {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        answered.resolve();
+      });
+    });
+    const port = await listen(server);
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const done = lameduck.shutdown();
+    socket.write('GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString()));
+    await Promise.all([once(socket, 'close'), answered.promise]);
+    expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(received).not.toMatch(/404/);
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
   test('a server without upgrade listeners keeps treating Upgrade requests as plain requests', async () => {
     const lameduck = createLameduck(quick);
     const server = http.createServer((_req, res) => res.end('plain'));

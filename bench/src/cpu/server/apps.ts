@@ -1,15 +1,19 @@
 /**
  * Each framework's apps of the hello world (bare, its A/A twin, a no-op middleware, lameduck), each variant on
  * its own never-listening http.Server that the process's listening server hands requests to; lameduck is
- * attached to the listening one. Express and Koa variants share one app per process (see `selectVariant`).
+ * attached to the listening one. Express and Koa variants share one app per process (see `selectVariant`); Fastify
+ * and Hono variants are an app each.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { createLameduck } from '@lameduck/core';
 import { graceful as expressGraceful } from '@lameduck/express';
 import fastifyGraceful from '@lameduck/fastify';
+import { graceful as honoGraceful } from '@lameduck/hono';
 import { graceful as koaGraceful } from '@lameduck/koa';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HELLO } from '../../servers/common.js';
 import type { Framework } from '../../variants.js';
@@ -109,11 +113,25 @@ async function buildFastify(variant: AppVariant, listening: Server): Promise<Ser
   return app.server;
 }
 
+/** Hono as @hono/node-server serves it: the app's fetch behind node-server's request listener, one app per variant. */
+async function buildHono(variant: AppVariant, listening: Server): Promise<Server> {
+  const app = new Hono();
+  if (variant === 'noop') app.use((_c, next) => next());
+  if (variant === 'lameduck') {
+    const drain = honoGraceful({ readinessDelay: 0 });
+    app.use(drain);
+    drain.lameduck.attach(listening);
+  }
+  app.get('/', (c) => c.text(HELLO));
+  return http.createServer(getRequestListener(app.fetch));
+}
+
 export const BUILDERS: Record<Framework, Builder> = {
   'node:http': buildNode,
   express: buildExpress,
   koa: buildKoa,
   fastify: buildFastify,
+  hono: buildHono,
 };
 
 /** Called on every switch, before `variant` serves: the frameworks whose variants share an app set it up. */

@@ -5,6 +5,8 @@ import { refuseOnSocket } from '../responses.js';
 import type { AttachableServer, InflightRequest, PlainResponse } from '../types.js';
 import { connectionOf, toInflight, type TrackerState } from './state.js';
 
+function ignore(): void {}
+
 /** The upgrade listeners of one tracker (stable functions, so that `detach()` can remove them). */
 export interface UpgradeListeners {
   onUpgrade(this: AttachableServer, req: IncomingMessage, socket: Socket): void;
@@ -20,6 +22,9 @@ export function createUpgradeListeners(state: TrackerState, refuse: () => PlainR
       if (connection === undefined) return;
       if (state.draining) {
         // The application's own upgrade listener still runs after this one; it finds the socket ending.
+        // One that answers on it later (@hono/node-ws, for a path with no WebSocket route) writes after
+        // the end: the 'error' that follows is ours to swallow, or it would crash the process.
+        socket.on('error', ignore);
         refuseOnSocket(socket, refuse());
         return;
       }
