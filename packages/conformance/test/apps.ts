@@ -9,6 +9,7 @@ import { graceful as koaGraceful } from '@lameduck/koa';
 import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
 import type Koa from 'koa';
+import { startNest } from './nest.js';
 import { KINDS, type Kind } from './servers.js';
 
 const load = createRequire(__filename);
@@ -103,6 +104,19 @@ export async function startApp(kind: AdapterKind, options: AdapterOptions, shape
     const server = app.listen(0, '127.0.0.1');
     const port = await listening(server);
     return { port, lameduck: middleware.lameduck, hits, close: () => stop(server) };
+  }
+  if (kind === 'nestjs-express' || kind === 'nestjs-fastify') {
+    const readiness = { get: APP_READINESS, post: 'posted' };
+    const nest = await startNest(kind, options, { root: (url) => hits.push(url), readiness }, auth);
+    return {
+      port: nest.port,
+      lameduck: nest.lameduck,
+      hits,
+      close: async () => {
+        await stop(nest.server);
+        await nest.app.close();
+      },
+    };
   }
   const fastify = load(kind) as (options: { logger: false }) => FastifyInstance;
   const app = fastify({ logger: false });

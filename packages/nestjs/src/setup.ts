@@ -1,0 +1,109 @@
+/** `setupLameduck(app)`: the one call main.ts makes, between `NestFactory.create()` and `listen()`. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { INestApplication } from '@nestjs/common';
+import { coordinateFrameworkClose, createError, createLog, type AttachableServer, type Lameduck } from '@lameduck/core';
+import type { LameduckModuleOptions } from './lameduck.module.js';
+import { LAMEDUCK, LAMEDUCK_OPTIONS } from './tokens.js';
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** What Nest keeps of `enableShutdownHooks()` (private fields of NestApplicationContext in Nest 11 and 12). */
+interface ShutdownHooksState {
+  activeShutdownSignals?: string[];
+  shutdownCleanupRef?: (...args: unknown[]) => unknown;
+}
+
+const SHUTDOWN_HOOKS_FIX =
+  'app.enableShutdownHooks() is not needed with LameduckModule and was turned off: lameduck handles SIGTERM/SIGINT, ' +
+  'drains, then calls app.close(), which runs the same Nest hooks. Remove the call (Nest would re-send the signal ' +
+  'to the process after its hooks, which reads as a second Ctrl+C).';
+
+/**
+ * Nest's request pipeline on both platforms starts at the server's `request` listener (the Express
+ * app, or Fastify's handler); lameduck answers there first, so probes and the 503 come before
+ * middleware, guards, interceptors, pipes, body parsing and Fastify's own hooks, whatever was
+ * registered before this call.
+ */
+function answerFirst(server: AttachableServer, lameduck: Lameduck): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', function lameduckRequest(this: unknown, req: IncomingMessage, res: ServerResponse) {
+    if (lameduck.handle(req, res)) return;
+    for (const listener of listeners) listener.call(this, req, res);
+  });
+}
+
+/**
+ * `enableShutdownHooks()` must not run alongside lameduck's signal handling: it closes the app while
+ * requests are still in flight (nestjs/nest#11416), then re-sends the signal. Its listeners are
+ * removed, and later calls do nothing; one warning says so.
+ */
+function disableShutdownHooks(app: INestApplication, warn: () => void): void {
+  const state = app as unknown as ShutdownHooksState;
+  const cleanup = state.shutdownCleanupRef;
+  if (cleanup !== undefined && (state.activeShutdownSignals?.length ?? 0) > 0) {
+    for (const signal of state.activeShutdownSignals ?? []) process.removeListener(signal, cleanup);
+    state.activeShutdownSignals = [];
+    warn();
+  }
+  app.enableShutdownHooks = function enableShutdownHooks() {
+    warn();
+    return app;
+  };
+}
+
+/**
+ * Connects the application to `LameduckModule`'s manager: attaches its server (call it before
+ * `listen()`, so no socket goes unseen), answers probes and the 503 ahead of everything else, and
+ * orders the shutdown. On a signal: readiness fails, the lame-duck phase, the drain, then
+ * `app.close()`, so `onModuleDestroy`, `beforeApplicationShutdown` and `onApplicationShutdown` run
+ * after the last response, inside the deadline. A programmatic `app.close()` drains first too (with
+ * no readiness delay). Works on `@nestjs/platform-express` and `@nestjs/platform-fastify`.
+ * Returns the manager.
+ * @example
+ * const app = await NestFactory.create(AppModule);
+ * setupLameduck(app);
+ * await app.listen(3000);
+ */
+export function setupLameduck(app: INestApplication): Lameduck {
+  let lameduck: Lameduck;
+  let options: LameduckModuleOptions;
+  try {
+    lameduck = app.get<Lameduck>(LAMEDUCK);
+    options = app.get<LameduckModuleOptions>(LAMEDUCK_OPTIONS);
+  } catch (error) {
+    throw createError(
+      TypeError,
+      'LAMEDUCK_INVALID_ARGUMENT',
+      'setupLameduck(app): this application does not import LameduckModule; add LameduckModule.forRoot() to its root module',
+      { cause: error },
+    );
+  }
+  const server = app.getHttpServer() as AttachableServer;
+  lameduck.attach(server);
+  answerFirst(server, lameduck);
+
+  const log = createLog(lameduck.options.logger, lameduck.options.silent);
+  let warned = false;
+  // With signals left to the application (handleSignals: false), Nest's own hooks may be how it stops.
+  if (options.handleSignals !== false) {
+    disableShutdownHooks(app, () => {
+      if (!warned) log.warn({ code: 'LAMEDUCK_NEST_SHUTDOWN_HOOKS' }, SHUTDOWN_HOOKS_FIX);
+      warned = true;
+    });
+  }
+
+  // Nest runs onModuleDestroy root module first and global modules last, so no module hook of ours
+  // could drain before the application's own hooks: app.close() itself drains first.
+  const close = app.close.bind(app);
+  const framework = coordinateFrameworkClose(lameduck, { name: 'app.close()', close });
+  app.close = async function closeAfterDrain(this: unknown, ...args: unknown[]) {
+    await framework.closing();
+    try {
+      await (close as (...rest: unknown[]) => Promise<void>)(...args);
+    } finally {
+      framework.closed();
+    }
+  };
+  return lameduck;
+}
