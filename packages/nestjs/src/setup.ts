@@ -7,10 +7,16 @@ import { LAMEDUCK, LAMEDUCK_OPTIONS } from './tokens.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** What Nest keeps of `enableShutdownHooks()` (private fields of NestApplicationContext in Nest 11 and 12). */
-interface ShutdownHooksState {
-  activeShutdownSignals?: string[];
-  shutdownCleanupRef?: (...args: unknown[]) => unknown;
+/**
+ * NestFactory.create() returns a Proxy whose `set` trap assigns nothing and whose `get` trap wraps
+ * every function: an own property is read and defined through the traps it lacks, on the application itself.
+ */
+function ownValue(app: INestApplication, key: string): unknown {
+  return Object.getOwnPropertyDescriptor(app, key)?.value;
+}
+
+function define(app: INestApplication, key: string, value: unknown): void {
+  Object.defineProperty(app, key, { value, configurable: true, writable: true });
 }
 
 const SHUTDOWN_HOOKS_FIX =
@@ -39,17 +45,18 @@ function answerFirst(server: AttachableServer, lameduck: Lameduck): void {
  * removed, and later calls do nothing; one warning says so.
  */
 function disableShutdownHooks(app: INestApplication, warn: () => void): void {
-  const state = app as unknown as ShutdownHooksState;
-  const cleanup = state.shutdownCleanupRef;
-  if (cleanup !== undefined && (state.activeShutdownSignals?.length ?? 0) > 0) {
-    for (const signal of state.activeShutdownSignals ?? []) process.removeListener(signal, cleanup);
-    state.activeShutdownSignals = [];
+  // Nest's private fields (NestApplicationContext, Nest 11 and 12): the listener and its signals.
+  const cleanup = ownValue(app, 'shutdownCleanupRef');
+  const signals = ownValue(app, 'activeShutdownSignals');
+  if (typeof cleanup === 'function' && Array.isArray(signals) && signals.length > 0) {
+    for (const signal of signals as string[]) process.removeListener(signal, cleanup as () => void);
+    signals.length = 0;
     warn();
   }
-  app.enableShutdownHooks = function enableShutdownHooks() {
+  define(app, 'enableShutdownHooks', function enableShutdownHooks() {
     warn();
     return app;
-  };
+  });
 }
 
 /**
@@ -95,15 +102,16 @@ export function setupLameduck(app: INestApplication): Lameduck {
 
   // Nest runs onModuleDestroy root module first and global modules last, so no module hook of ours
   // could drain before the application's own hooks: app.close() itself drains first.
-  const close = app.close.bind(app);
-  const framework = coordinateFrameworkClose(lameduck, { name: 'app.close()', close });
-  app.close = async function closeAfterDrain(this: unknown, ...args: unknown[]) {
+  // The application's own close(), from its class: the proxy's would call this one back.
+  const close = (Object.getPrototypeOf(app) as { close: (...args: unknown[]) => Promise<void> }).close;
+  const framework = coordinateFrameworkClose(lameduck, { name: 'app.close()', close: () => app.close() });
+  define(app, 'close', async function closeAfterDrain(this: unknown, ...args: unknown[]) {
     await framework.closing();
     try {
-      await (close as (...rest: unknown[]) => Promise<void>)(...args);
+      await close.apply(this, args);
     } finally {
       framework.closed();
     }
-  };
+  });
   return lameduck;
 }
