@@ -45,10 +45,16 @@ function answerFirst(server: AttachableServer, lameduck: Lameduck): void {
  * removed, and later calls do nothing; one warning says so.
  */
 function disableShutdownHooks(app: INestApplication, warn: () => void): void {
-  // Nest's private fields (NestApplicationContext, Nest 11 and 12): the listener and its signals.
+  // Private fields of NestApplicationContext: a listener per signal in a Map (Nest 12), or one
+  // listener and its signals (Nest 11).
+  const refs = ownValue(app, 'shutdownCleanupRefs');
   const cleanup = ownValue(app, 'shutdownCleanupRef');
   const signals = ownValue(app, 'activeShutdownSignals');
-  if (typeof cleanup === 'function' && Array.isArray(signals) && signals.length > 0) {
+  if (refs instanceof Map && refs.size > 0) {
+    for (const [signal, listener] of refs as Map<string, () => void>) process.removeListener(signal, listener);
+    refs.clear();
+    warn();
+  } else if (typeof cleanup === 'function' && Array.isArray(signals) && signals.length > 0) {
     for (const signal of signals as string[]) process.removeListener(signal, cleanup as () => void);
     signals.length = 0;
     warn();
@@ -101,14 +107,17 @@ export function setupLameduck(app: INestApplication): Lameduck {
   }
 
   // Nest runs onModuleDestroy root module first and global modules last, so no module hook of ours
-  // could drain before the application's own hooks: app.close() itself drains first.
-  // The application's own close(), from its class: the proxy's would call this one back.
-  const close = (Object.getPrototypeOf(app) as { close: (...args: unknown[]) => Promise<void> }).close;
+  // could drain before the application's own hooks: the shutdown sequence itself drains first.
+  // Nest 12 runs it in shutdown(), for close() and its own signal listener alike; Nest 11 in close().
+  // The method comes from the class: the proxy's would call this one back.
+  const own = Object.getPrototypeOf(app) as Record<string, unknown>;
+  const method = typeof own.shutdown === 'function' ? 'shutdown' : 'close';
+  const sequence = own[method] as (...args: unknown[]) => Promise<void>;
   const framework = coordinateFrameworkClose(lameduck, { name: 'app.close()', close: () => app.close() });
-  define(app, 'close', async function closeAfterDrain(this: unknown, ...args: unknown[]) {
+  define(app, method, async function drainFirst(this: unknown, ...args: unknown[]) {
     await framework.closing();
     try {
-      await close.apply(this, args);
+      await sequence.apply(this, args);
     } finally {
       framework.closed();
     }
