@@ -3,7 +3,6 @@ import type { Server } from 'node:http';
 import {
   Controller,
   Get,
-  Header,
   Injectable,
   Module,
   Query,
