@@ -8,6 +8,8 @@ import {
   appInstalls,
   conformanceVersions,
   FRAMEWORKS,
+  NEST_PACKAGES,
+  nestVersions,
   publishedPackages,
   rangeEnds,
   readManifest,
@@ -47,8 +49,18 @@ describe('peer ranges', () => {
     expect(meta?.fastify).toBe(readManifest(path.join(WORKSPACE, 'packages/fastify')).peerDependencies?.['fastify']);
   });
 
+  test('@lameduck/nestjs peers on @nestjs/common and @nestjs/core: the majors and minimums its tests run', () => {
+    const versions = nestVersions();
+    expect(versions.map((version) => semver.major(version))).toEqual([11, 12]);
+    const peers = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!;
+    expect(peers).toEqual({ '@nestjs/common': provenRange(versions), '@nestjs/core': provenRange(versions) });
+    // Nest's own packages move together: the apart install pins one version for all of them but Fastify's platform.
+    const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies!;
+    for (const name of NEST_PACKAGES) expect(apart[name]).toBe(versions.at(-1));
+  });
+
   test('adapters depend on core through workspace:^, which pnpm pack turns into a real range', () => {
-    for (const framework of FRAMEWORKS) {
+    for (const framework of [...FRAMEWORKS, 'nestjs']) {
       expect(readManifest(path.join(WORKSPACE, 'packages', framework)).dependencies?.['@lameduck/core']).toBe(
         'workspace:^',
       );
@@ -64,6 +76,10 @@ describe('peer ranges', () => {
       const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework]!;
       for (const version of installed) expect(semver.satisfies(version, range)).toBe(true);
     }
+    const nest = appInstalls()
+      .filter((install) => install.packages.includes('@lameduck/nestjs'))
+      .map((install) => install.dependencies.find((spec) => spec.startsWith('@nestjs/core@'))!.split('@')[2]!);
+    expect(nest).toEqual(rangeEnds(nestVersions()));
   });
 });
 
@@ -123,6 +139,13 @@ describe('README: supported versions', () => {
     expect(cell(label, 'Tested in CI')).toBe(conformanceVersions(framework).join(', '));
   });
 
+  test('NestJS: the peer range, and every version the tests run', () => {
+    expect(cell('NestJS', 'Runs on')).toContain('`@lameduck/nestjs`');
+    const peer = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!['@nestjs/core'];
+    expect(code(cell('NestJS', 'Range'))).toBe(peer);
+    expect(cell('NestJS', 'Tested in CI')).toBe(nestVersions().join(', '));
+  });
+
   test('TypeScript: the versions that type-check the snippets', () => {
     expect(cell('TypeScript', 'Tested in CI')).toBe(typescriptVersions().join(', '));
   });
@@ -133,6 +156,7 @@ describe('README: supported versions', () => {
       'Express',
       'Fastify',
       'Koa',
+      'NestJS',
       'TypeScript',
     ]);
   });
@@ -147,7 +171,7 @@ describe('README snippets', () => {
     const checked = typecheckInstalls(names).flatMap((install) => install.snippets);
     expect(checked.sort()).toEqual(names);
     const run = appInstalls().flatMap((install) => install.snippets);
-    expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS]));
+    expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS, 'nestjs']));
     for (const name of Object.keys(RUN_PRELUDES)) expect(run).toContain(name);
   });
 });
@@ -155,9 +179,9 @@ describe('README snippets', () => {
 describe('release flow', () => {
   const published = publishedPackages();
 
-  test('the published packages are core, the three adapters and cluster', () => {
+  test('the published packages are core, the three adapters, the Nest module and cluster', () => {
     expect(published.map((pkg) => pkg.name).sort()).toEqual(
-      ['@lameduck/core', '@lameduck/cluster', ...Object.values(ADAPTERS)].sort(),
+      ['@lameduck/core', '@lameduck/cluster', '@lameduck/nestjs', ...Object.values(ADAPTERS)].sort(),
     );
   });
 
