@@ -243,7 +243,7 @@ describe('the README’s Nest snippet as a Nest project, built with tsc, from th
   });
 
   test.concurrent.each(NEST_RUNS)(
-    '$label: without the decorator settings the build or the start fails, loudly',
+    '$label: without experimentalDecorators tsc refuses it; without emitDecoratorMetadata GET / fails',
     async ({ install, format }) => {
       const dir = await installed(install);
       // Without experimentalDecorators, tsc refuses Nest's decorators.
