@@ -1,4 +1,4 @@
-/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express with default options lose nothing. */
+/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express (and, behind HAProxy, examples/nestjs) with default options lose nothing. */
 import type { Balancer } from '../src/balancer.js';
 import { CHECKS, haproxyBalancer, haproxyVersion } from '../src/haproxy.js';
 import { exampleTarget, textbookTarget, type Target } from '../src/instance.js';
@@ -35,6 +35,17 @@ describe.each(balancers)('behind %s', (_, balancer) => {
     const result = await rollingRestart(target, () => balancer(target));
     compared.push(result);
     // The load ran across all three restarts.
+    expect(result.load.sent).toBeGreaterThan(1_000);
+    expect(result.load.failures).toEqual({});
+    expect(result.load.ok).toBe(result.load.sent);
+    expect(result.balancerFailures).toEqual({});
+    expect(result.exits).toEqual([0, 0, 0]);
+  }, 150_000);
+
+  test('every instance of examples/nestjs (default options) restarted in turn under keep-alive load: 0 failed, every exit 0', async () => {
+    const target = exampleTarget('nestjs');
+    const result = await rollingRestart(target, () => balancer(target));
+    compared.push(result);
     expect(result.load.sent).toBeGreaterThan(1_000);
     expect(result.load.failures).toEqual({});
     expect(result.load.ok).toBe(result.load.sent);
