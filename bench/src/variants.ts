@@ -1,6 +1,6 @@
 /** The catalogue: which server file is which library on which framework, and how the report names it. */
 
-export type Framework = 'node:http' | 'express' | 'fastify' | 'koa';
+export type Framework = 'node:http' | 'express' | 'fastify' | 'koa' | 'nestjs';
 
 export type Library =
   'bare' | 'textbook' | 'lameduck' | 'lameduck-default' | 'terminus' | 'hgs' | 'terminator' | 'close-with-grace';
@@ -52,6 +52,7 @@ export const FRAMEWORK_NAMES: Record<Framework, string> = {
   express: 'Express',
   fastify: 'Fastify',
   koa: 'Koa',
+  nestjs: 'NestJS (platform-express)',
 };
 
 function variant(framework: Framework, library: Library): Variant {

@@ -10,7 +10,13 @@ import type { CpuRun, CpuSample, WindowMeasure } from './run.js';
 const TARGET = 1.02;
 
 /** What lameduck is held against: bare, or bare with one no-op middleware where a framework has middleware. */
-const REFERENCE: Record<Framework, CpuVariant> = { 'node:http': 'bare', fastify: 'bare', express: 'noop', koa: 'noop' };
+const REFERENCE: Record<Framework, CpuVariant> = {
+  'node:http': 'bare',
+  fastify: 'bare',
+  express: 'noop',
+  koa: 'noop',
+  nestjs: 'bare',
+};
 
 function variantLabel(framework: Framework, variant: CpuVariant): string {
   if (variant === 'bare-aa') return 'bare, a second slot (A/A control)';
