@@ -188,7 +188,7 @@ function method(run: CpuRun): string {
       "its first middleware: none (bare, its A/A twin, the peers), a no-op one, or lameduck's (Express: the " +
       "router's first layer, switched between windows; Koa: one composition of the middleware per variant). " +
       "Nest (on Express) shares one app too: bare is its server's request listener as Nest made it, lameduck " +
-      "the same server after `setupLameduck()` (LameduckModule imported in both). " +
+      'the same server after `setupLameduck()` (LameduckModule imported in both). ' +
       'node:http and Fastify variants are apps of their own (Fastify through `serverFactory`). The peers touch ' +
       "only the server, so each is set up on its own `http.Server` around bare's app. The " +
       "process's one listening server hands each request to the current variant's server " +
