@@ -1,11 +1,15 @@
 /** `setupLameduck(app)`: the one call main.ts makes, between `NestFactory.create()` and `listen()`. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
-import { coordinateFrameworkClose, createError, createLog, type AttachableServer, type Lameduck } from '@lameduck/core';
+import {
+  answerAhead,
+  coordinateFrameworkClose,
+  createError,
+  createLog,
+  type AttachableServer,
+  type Lameduck,
+} from '@lameduck/core';
 import type { LameduckModuleOptions } from './lameduck.module.js';
 import { LAMEDUCK, LAMEDUCK_OPTIONS } from './tokens.js';
-
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * NestFactory.create() returns a Proxy whose `set` trap assigns nothing and whose `get` trap wraps
@@ -23,21 +27,6 @@ const SHUTDOWN_HOOKS_FIX =
   'app.enableShutdownHooks() is not needed with LameduckModule and was turned off: lameduck handles SIGTERM/SIGINT, ' +
   'drains, then calls app.close(), which runs the same Nest hooks. Remove the call (Nest would re-send the signal ' +
   'to the process after its hooks, which reads as a second Ctrl+C).';
-
-/**
- * Nest's request pipeline on both platforms starts at the server's `request` listener (the Express
- * app, or Fastify's handler); lameduck answers there first, so probes and the 503 come before
- * middleware, guards, interceptors, pipes, body parsing and Fastify's own hooks, whatever was
- * registered before this call.
- */
-function answerFirst(server: AttachableServer, lameduck: Lameduck): void {
-  const listeners = server.listeners('request') as RequestListener[];
-  server.removeAllListeners('request');
-  server.on('request', function lameduckRequest(this: unknown, req: IncomingMessage, res: ServerResponse) {
-    if (lameduck.handle(req, res)) return;
-    for (const listener of listeners) listener.call(this, req, res);
-  });
-}
 
 /**
  * `enableShutdownHooks()` must not run alongside lameduck's signal handling: it closes the app while
@@ -94,7 +83,10 @@ export function setupLameduck(app: INestApplication): Lameduck {
   }
   const server = app.getHttpServer() as AttachableServer;
   lameduck.attach(server);
-  answerFirst(server, lameduck);
+  // Nest's pipeline on both platforms starts at this server's request listener (the Express app, or
+  // Fastify's handler): answered there, probes and the 503 come before middleware (even that added
+  // before this call), guards, interceptors, pipes, body parsing and Fastify's own hooks.
+  answerAhead(lameduck, server);
 
   const log = createLog(lameduck.options.logger, lameduck.options.silent);
   let warned = false;
