@@ -1,7 +1,16 @@
 /** `LameduckModule`: the global Nest module that creates the lameduck manager and makes it injectable. */
-import { Global, Module, type DynamicModule, type FactoryProvider, type ModuleMetadata } from '@nestjs/common';
-import { resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
-import { LAMEDUCK, LAMEDUCK_OPTIONS } from './tokens.js';
+import {
+  Global,
+  Inject,
+  Module,
+  type DynamicModule,
+  type FactoryProvider,
+  type ModuleMetadata,
+  type OnApplicationBootstrap,
+  type Provider,
+} from '@nestjs/common';
+import { createLog, resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
+import { LAMEDUCK, LAMEDUCK_OPTIONS, LAMEDUCK_SETUP, type SetupState } from './tokens.js';
 
 /** Options of `LameduckModule.forRoot()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
 export type LameduckModuleOptions = AdapterOptions;
@@ -27,6 +36,12 @@ const manager: FactoryProvider<Lameduck> = {
   inject: [LAMEDUCK_OPTIONS],
 };
 
+const setup: Provider<SetupState> = { provide: LAMEDUCK_SETUP, useFactory: (): SetupState => ({ done: false }) };
+
+const NOT_SET_UP =
+  'LameduckModule is imported but setupLameduck(app) was not called before listen(): the server is not attached, ' +
+  'so a signal would end the process without draining it. Add setupLameduck(app) after NestFactory.create() in main.ts.';
+
 /**
  * The global module: import it once, in the root module; inject the manager anywhere with
  * `@InjectLameduck()`. `setupLameduck(app)` in `main.ts` attaches it to the server.
@@ -36,12 +51,24 @@ const manager: FactoryProvider<Lameduck> = {
  */
 @Global()
 @Module({})
-export class LameduckModule {
+export class LameduckModule implements OnApplicationBootstrap {
+  constructor(
+    @Inject(LAMEDUCK) private readonly lameduck: Lameduck,
+    @Inject(LAMEDUCK_SETUP) private readonly setup: SetupState,
+  ) {}
+
+  /** A module without its setup call drains nothing: said once, when the application starts. */
+  onApplicationBootstrap(): void {
+    if (this.setup.done) return;
+    const { logger, silent } = this.lameduck.options;
+    createLog(logger, silent).warn({ code: 'LAMEDUCK_NEST_NOT_SET_UP' }, NOT_SET_UP);
+  }
+
   /** The module with these options (validated when the manager is created, with the application). */
   static forRoot(options: LameduckModuleOptions = {}): DynamicModule {
     return {
       module: LameduckModule,
-      providers: [{ provide: LAMEDUCK_OPTIONS, useValue: options }, manager],
+      providers: [{ provide: LAMEDUCK_OPTIONS, useValue: options }, manager, setup],
       exports: [LAMEDUCK],
     };
   }
@@ -59,7 +86,11 @@ export class LameduckModule {
     return {
       module: LameduckModule,
       imports: options.imports ?? [],
-      providers: [{ provide: LAMEDUCK_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }, manager],
+      providers: [
+        { provide: LAMEDUCK_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        manager,
+        setup,
+      ],
       exports: [LAMEDUCK],
     };
   }

@@ -9,7 +9,7 @@ import {
   type Lameduck,
 } from '@lameduck/core';
 import type { LameduckModuleOptions } from './lameduck.module.js';
-import { LAMEDUCK, LAMEDUCK_OPTIONS } from './tokens.js';
+import { LAMEDUCK, LAMEDUCK_OPTIONS, LAMEDUCK_SETUP, type SetupState } from './tokens.js';
 
 /**
  * NestFactory.create() returns a Proxy whose `set` trap assigns nothing and whose `get` trap wraps
@@ -73,6 +73,7 @@ export function setupLameduck(app: INestApplication): Lameduck {
   try {
     lameduck = app.get<Lameduck>(LAMEDUCK);
     options = app.get<LameduckModuleOptions>(LAMEDUCK_OPTIONS);
+    app.get<SetupState>(LAMEDUCK_SETUP).done = true;
   } catch (error) {
     throw createError(
       TypeError,

@@ -10,6 +10,14 @@ export const LAMEDUCK = '@lameduck/nestjs:Lameduck';
 /** The token of the options `forRoot()` was given or `forRootAsync()`'s factory returned. */
 export const LAMEDUCK_OPTIONS = '@lameduck/nestjs:LameduckModuleOptions';
 
+/** Internal: whether `setupLameduck()` has connected this application, for the module's warning. */
+export const LAMEDUCK_SETUP = '@lameduck/nestjs:setup';
+
+/** What `LAMEDUCK_SETUP` holds, one per application. */
+export interface SetupState {
+  done: boolean;
+}
+
 /**
  * Injects the lameduck manager (the `LAMEDUCK` token).
  * @example

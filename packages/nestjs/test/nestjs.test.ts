@@ -279,6 +279,34 @@ describe('enableShutdownHooks() with lameduck handling signals', () => {
   );
 });
 
+describe('setupLameduck() forgotten', () => {
+  test('the module says so once, when the application starts, with the fix', async () => {
+    const warnings: { fields: object; message: string }[] = [];
+    const logger: Logger = {
+      info() {},
+      error() {},
+      warn: (fields, message) => void warnings.push({ fields, message: message ?? '' }),
+    };
+    @Module({ imports: [LameduckModule.forRoot({ logger, handleSignals: false })] })
+    class Forgotten {}
+    const app = await NestFactory.create(Forgotten, new ExpressAdapter(), { logger: false });
+    apps.push(app);
+    await app.init();
+    expect(warnings).toEqual([
+      { fields: { code: 'LAMEDUCK_NEST_NOT_SET_UP' }, message: expect.stringMatching(/Add setupLameduck\(app\)/) },
+    ]);
+
+    warnings.length = 0;
+    @Module({ imports: [LameduckModule.forRoot({ logger, handleSignals: false })] })
+    class SetUp {}
+    const other = await NestFactory.create(SetUp, new ExpressAdapter(), { logger: false });
+    apps.push(other);
+    setupLameduck(other);
+    await other.init();
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('@nestjs/terminus interop', () => {
   test('fromIndicator(): an indicator’s down result (or a throw) fails the lameduck check; up passes', async () => {
     let status: 'up' | 'down' = 'up';
