@@ -15,6 +15,9 @@ const config: Config = {
           target: 'es2022',
           esModuleInterop: true,
           isolatedModules: true,
+          // As Nest projects build (tsc or swc): Nest's injection reads the emitted constructor types.
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
           types: ['node', 'jest'],
         },
       },

@@ -29,7 +29,7 @@ function sections(quick: boolean): Section[] {
       title: 'CPU per request, and throughput',
       run: async (progress) => {
         await checkTools();
-        const frameworks = ['node:http', 'express', 'koa', 'fastify', 'hono'] as const;
+        const frameworks = ['node:http', 'express', 'koa', 'fastify', 'hono', 'nestjs'] as const;
         const settings = quick
           ? { frameworks, processes: 1, rounds: 2, warmups: 1, windowSeconds: 0.1, connections: 10 }
           : { frameworks, processes: 3, rounds: 24, warmups: 2, windowSeconds: 0.03, connections: 10 };

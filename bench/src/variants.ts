@@ -1,6 +1,6 @@
 /** The catalogue: which server file is which library on which framework, and how the report names it. */
 
-export type Framework = 'node:http' | 'express' | 'fastify' | 'koa' | 'hono';
+export type Framework = 'node:http' | 'express' | 'fastify' | 'koa' | 'hono' | 'nestjs';
 
 export type Library =
   'bare' | 'textbook' | 'lameduck' | 'lameduck-default' | 'terminus' | 'hgs' | 'terminator' | 'close-with-grace';
@@ -53,6 +53,7 @@ export const FRAMEWORK_NAMES: Record<Framework, string> = {
   fastify: 'Fastify',
   koa: 'Koa',
   hono: 'Hono',
+  nestjs: 'NestJS (platform-express)',
 };
 
 function variant(framework: Framework, library: Library): Variant {

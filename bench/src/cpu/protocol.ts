@@ -24,6 +24,8 @@ export const CPU_VARIANTS: Record<Framework, readonly CpuVariant[]> = {
   koa: ['bare', 'bare-aa', 'noop', 'lameduck', 'terminus', 'hgs', 'terminator'],
   fastify: ['bare', 'bare-aa', 'noop', 'lameduck', 'terminus', 'hgs', 'terminator', 'close-with-grace'],
   hono: ['bare', 'bare-aa', 'noop', 'lameduck'],
+  // Nest's own shutdown is what @lameduck/nestjs replaces; the peers are measured on Express.
+  nestjs: ['bare', 'bare-aa', 'lameduck'],
 };
 
 /** Driver to server: serve `variant` from now on; measure `count` requests after the next `skip`. */

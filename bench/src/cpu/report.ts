@@ -16,6 +16,7 @@ const REFERENCE: Record<Framework, CpuVariant> = {
   express: 'noop',
   koa: 'noop',
   hono: 'noop',
+  nestjs: 'bare',
 };
 
 function variantLabel(framework: Framework, variant: CpuVariant): string {
@@ -187,6 +188,8 @@ function method(run: CpuRun): string {
       'at random per process; so their variants share one app, built as its README shows, and differ only in ' +
       "its first middleware: none (bare, its A/A twin, the peers), a no-op one, or lameduck's (Express: the " +
       "router's first layer, switched between windows; Koa: one composition of the middleware per variant). " +
+      "Nest (on Express) shares one app too: bare is its server's request listener as Nest made it, lameduck " +
+      'the same server after `setupLameduck()` (LameduckModule imported in both). ' +
       'node:http, Fastify and Hono variants are apps of their own (Fastify through `serverFactory`, Hono through ' +
       "@hono/node-server's `getRequestListener()`; Hono runs no peers, which touch only the server and are measured " +
       'on the other frameworks). The peers touch ' +

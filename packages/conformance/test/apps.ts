@@ -11,6 +11,7 @@ import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
 import type Koa from 'koa';
+import { startNest } from './nest.js';
 import { KINDS, nodeServerOf, type Kind } from './servers.js';
 
 const load = createRequire(__filename);
@@ -121,6 +122,19 @@ export async function startApp(kind: AdapterKind, options: AdapterOptions, shape
     middleware.lameduck.attach(server);
     const port = await listening(server);
     return { port, lameduck: middleware.lameduck, hits, close: () => stop(server) };
+  }
+  if (kind === 'nestjs-express' || kind === 'nestjs-fastify') {
+    const readiness = { get: APP_READINESS, post: 'posted' };
+    const nest = await startNest(kind, options, { root: (url) => hits.push(url), readiness }, auth);
+    return {
+      port: nest.port,
+      lameduck: nest.lameduck,
+      hits,
+      close: async () => {
+        await stop(nest.server);
+        await nest.app.close();
+      },
+    };
   }
   const fastify = load(kind) as (options: { logger: false }) => FastifyInstance;
   const app = fastify({ logger: false });

@@ -62,7 +62,7 @@ function tracked(port: number, path: string): { read: Promise<void>; reply: Prom
   return { read: continued, reply };
 }
 
-describe.each(['node-http', 'express', 'fastify', 'koa', 'hono'])('examples/%s: observability', (name) => {
+describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs'])('examples/%s: observability', (name) => {
   test('/startupz, /readyz?verbose, and /metrics scraped on a kept-alive connection after the listener closed', async () => {
     const example = startExample(name);
     const port = (await example.event((event) => event.event === 'listening')).port as number;

@@ -17,6 +17,7 @@ import { Hono } from 'hono';
 import type Koa from 'koa';
 import { WebSocketServer } from 'ws';
 import { once } from '@lameduck/test-utils';
+import { NEST_KINDS, startNest } from './nest.js';
 
 const load = createRequire(__filename);
 
@@ -32,6 +33,7 @@ export const KINDS = [
   'fastify-5.8',
   'hono',
   'hono-node-server-1',
+  ...NEST_KINDS,
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -219,6 +221,22 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
     server.keepAliveTimeout = 120_000;
     const port = (server.address() as AddressInfo).port;
     return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
+  }
+  if (kind === 'nestjs-express' || kind === 'nestjs-fastify') {
+    const nest = await startNest(kind, settings, { slow: routes.slow, events: eventStream });
+    // The platform's own WebSocket: ws on Nest's http.Server, on either platform.
+    const wss = webSockets(nest.server, nest.lameduck);
+    return {
+      port: nest.port,
+      lameduck: nest.lameduck,
+      server: nest.server,
+      close: async () => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        await stop(nest.server);
+        await nest.app.close();
+      },
+    };
   }
 
   // Fastify: its default keep-alive timeout is 72 s; keep it far beyond the test's time too.

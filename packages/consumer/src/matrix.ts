@@ -85,6 +85,18 @@ export function rangeEnds(versions: string[]): string[] {
   return [...majors.values()].flatMap((list) => [...new Set([list[0]!, list.at(-1)!])]);
 }
 
+/** Nest's packages a consumer app installs, all at one version (platform-express: Nest's default). */
+export const NEST_PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express'] as const;
+
+/**
+ * The Nest versions the tests run: the conformance suite's (Nest 11, in process), and the major that
+ * @lameduck/nestjs's child-process tests install apart (Nest 12, ES modules only, which Jest cannot load).
+ */
+export function nestVersions(): string[] {
+  const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies ?? {};
+  return semver.sort([...conformanceVersions('@nestjs/core'), apart['@nestjs/core']!]);
+}
+
 /** One npm install in its own directory, shared by the apps that run in it. */
 export interface AppInstall {
   /** Directory name and test label: `express-4.21.2`. */
@@ -95,7 +107,15 @@ export interface AppInstall {
   dependencies: string[];
   /** README snippets run as apps here, each as ES module and as CommonJS. */
   snippets: string[];
+  /** Compiler options the snippets need beyond a strict user's (Nest: the decorator settings). */
+  compilerOptions?: Record<string, unknown>;
 }
+
+/** What Nest's dependency injection needs from the compiler, as `nest new` sets it up. */
+export const NEST_COMPILER_OPTIONS = { experimentalDecorators: true, emitDecoratorMetadata: true };
+
+/** Snippets that are built with tsc before they run (decorators), instead of run as JavaScript. */
+export const BUILT_SNIPPETS = ['nestjs'];
 
 /** node:http with core alone, then each adapter with the oldest and newest tested version of each major. */
 export function appInstalls(): AppInstall[] {
@@ -119,6 +139,21 @@ export function appInstalls(): AppInstall[] {
       }
     }
   }
+  for (const version of nestVersions()) {
+    installs.push({
+      name: `nestjs-${version}`,
+      packages: ['@lameduck/core', '@lameduck/nestjs'],
+      dependencies: [
+        ...NEST_PACKAGES.map((name) => `${name}@${version}`),
+        ...['reflect-metadata', 'rxjs'].map((name) => `${name}@${conformanceVersion(name)}`),
+        // The app's own build, as a Nest project has it.
+        `typescript@${readManifest(WORKSPACE).devDependencies!['typescript']!}`,
+        `@types/node@${readManifest(WORKSPACE).devDependencies!['@types/node']!}`,
+      ],
+      snippets: ['nestjs'],
+      compilerOptions: NEST_COMPILER_OPTIONS,
+    });
+  }
   return installs;
 }
 
@@ -134,7 +169,8 @@ export function typescriptVersions(): string[] {
  * The installs that type-check the snippets: every package, each framework's newest tested version and
  * the types the conformance suite uses. Koa's snippet gets its own: @types/koa resolves
  * `content-disposition` to whichever copy npm hoists, and beside Express 5.3 that is 2.x, whose own
- * types lack the `Options` @types/koa names; a Koa app without Express does not meet that.
+ * types lack the `Options` @types/koa names; a Koa app without Express does not meet that. Nest's
+ * gets its own too, with the decorator settings its snippet needs (and no other snippet should get).
  */
 export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
   const newest = (name: string) => `${name}@${conformanceVersions(name).at(-1)!}`;
@@ -145,6 +181,10 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
   ];
   const koa = ['koa'];
   const migrating = snippetNames.filter((name) => name.startsWith('migrating-'));
+  // The Nest snippets, on the conformance suite's Nest with the terminus the module's tests use (the apps build
+  // the README's on every tested major).
+  const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
+  const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
   return [
     {
       name: 'typescript',
@@ -157,7 +197,7 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
         ...common,
       ],
-      snippets: snippetNames.filter((name) => !koa.includes(name) && !migrating.includes(name)),
+      snippets: snippetNames.filter((name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name)),
     },
     {
       name: 'typescript-migrating',
@@ -170,6 +210,18 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
       packages: ['@lameduck/core', ADAPTERS.koa],
       dependencies: [newest('koa'), pinned('@types/koa'), ...common],
       snippets: koa,
+    },
+    {
+      name: 'typescript-nestjs',
+      packages: ['@lameduck/core', '@lameduck/nestjs'],
+      dependencies: [
+        ...NEST_PACKAGES.map((name) => `${name}@${nestVersions()[0]!}`),
+        `@nestjs/terminus@${terminus}`,
+        ...['reflect-metadata', 'rxjs'].map(pinned),
+        ...common,
+      ],
+      snippets: nest,
+      compilerOptions: NEST_COMPILER_OPTIONS,
     },
   ];
 }
@@ -262,6 +314,11 @@ declare const server: http.Server;
       [`migrating-${peer}-after`, POOL],
     ]),
   ),
+  nestjs: '',
+  'nestjs-three-lines': '',
+  'nestjs-for-root-async': '',
+  'nestjs-inject': '',
+  'nestjs-terminus': '',
 };
 
 /** A snippet as a runnable app: its prelude, and port 3000 replaced by 0 so that every run gets a free port. */

@@ -9,6 +9,8 @@ import {
   appInstalls,
   conformanceVersions,
   FRAMEWORKS,
+  NEST_PACKAGES,
+  nestVersions,
   publishedPackages,
   rangeEnds,
   readManifest,
@@ -59,8 +61,18 @@ describe('peer ranges', () => {
     expect(meta?.fastify).toBe(readManifest(path.join(WORKSPACE, 'packages/fastify')).peerDependencies?.['fastify']);
   });
 
+  test('@lameduck/nestjs peers on @nestjs/common and @nestjs/core: the majors and minimums its tests run', () => {
+    const versions = nestVersions();
+    expect(versions.map((version) => semver.major(version))).toEqual([11, 12]);
+    const peers = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!;
+    expect(peers).toEqual({ '@nestjs/common': provenRange(versions), '@nestjs/core': provenRange(versions) });
+    // Nest's own packages move together: the apart install pins one version for all of them but Fastify's platform.
+    const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies!;
+    for (const name of NEST_PACKAGES) expect(apart[name]).toBe(versions.at(-1));
+  });
+
   test('adapters depend on core through workspace:^, which pnpm pack turns into a real range', () => {
-    for (const framework of FRAMEWORKS) {
+    for (const framework of [...FRAMEWORKS, 'nestjs']) {
       expect(readManifest(path.join(WORKSPACE, 'packages', framework)).dependencies?.['@lameduck/core']).toBe(
         'workspace:^',
       );
@@ -80,6 +92,10 @@ describe('peer ranges', () => {
       const range = readManifest(path.join(WORKSPACE, 'packages', framework)).peerDependencies![framework]!;
       for (const version of installed) expect(semver.satisfies(version, range)).toBe(true);
     }
+    const nest = appInstalls()
+      .filter((install) => install.packages.includes('@lameduck/nestjs'))
+      .map((install) => install.dependencies.find((spec) => spec.startsWith('@nestjs/core@'))!.split('@')[2]!);
+    expect(nest).toEqual(rangeEnds(nestVersions()));
   });
 });
 
@@ -147,6 +163,13 @@ describe('the docs: supported versions', () => {
     expect(cell('`@hono/node-server`', 'Tested in CI')).toBe(conformanceVersions('@hono/node-server').join(', '));
   });
 
+  test('NestJS: the peer range, and every version the tests run', () => {
+    expect(cell('NestJS', 'Runs on')).toContain('`@lameduck/nestjs`');
+    const peer = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!['@nestjs/core'];
+    expect(code(cell('NestJS', 'Range'))).toBe(peer);
+    expect(cell('NestJS', 'Tested in CI')).toBe(nestVersions().join(', '));
+  });
+
   test('TypeScript: the versions that type-check the snippets', () => {
     expect(cell('TypeScript', 'Tested in CI')).toBe(typescriptVersions().join(', '));
   });
@@ -159,6 +182,7 @@ describe('the docs: supported versions', () => {
       'Koa',
       'Hono',
       '`@hono/node-server`',
+      'NestJS',
       'TypeScript',
     ]);
   });
@@ -173,7 +197,7 @@ describe('the snippets of README.md and docs/', () => {
     const checked = typecheckInstalls(names).flatMap((install) => install.snippets);
     expect(checked.sort()).toEqual(names);
     const run = appInstalls().flatMap((install) => install.snippets);
-    expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS]));
+    expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS, 'nestjs']));
     for (const name of Object.keys(RUN_PRELUDES)) expect(run).toContain(name);
   });
 });
@@ -181,9 +205,9 @@ describe('the snippets of README.md and docs/', () => {
 describe('release flow', () => {
   const published = publishedPackages();
 
-  test('the published packages are core, the four adapters and cluster', () => {
+  test('the published packages are core, the four adapters, the Nest module and cluster', () => {
     expect(published.map((pkg) => pkg.name).sort()).toEqual(
-      ['@lameduck/core', '@lameduck/cluster', ...Object.values(ADAPTERS)].sort(),
+      ['@lameduck/core', '@lameduck/cluster', '@lameduck/nestjs', ...Object.values(ADAPTERS)].sort(),
     );
   });
 

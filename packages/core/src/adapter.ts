@@ -1,8 +1,9 @@
 /** What every framework adapter shares: its options, the manager they describe, and closing with the framework. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidOption } from './errors.js';
 import { createLameduck, type Lameduck } from './lameduck.js';
 import { DEFAULTS, type LameduckOptions, type SignalOptions } from './options.js';
-import type { Logger } from './types.js';
+import type { AttachableServer, Logger } from './types.js';
 
 /** What a framework supplies to `resolveManager()`: its conventions, applied to a manager it creates. */
 export interface FrameworkDefaults {
@@ -128,4 +129,20 @@ export function coordinateFrameworkClose(
     },
     closed: () => frameworkClosed(),
   };
+}
+
+/**
+ * For adapters of frameworks that own their server's `request` listener (Nest on Express or Fastify):
+ * lameduck answers there, ahead of everything the framework runs, and the listeners the server had
+ * run only for requests it does not answer. Call before the server listens.
+ * @example
+ * answerAhead(lameduck, app.getHttpServer());
+ */
+export function answerAhead(lameduck: Lameduck, server: AttachableServer): void {
+  const listeners = server.listeners('request') as ((...args: unknown[]) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', function lameduckRequest(this: unknown, req: IncomingMessage, res: ServerResponse) {
+    if (lameduck.handle(req, res)) return;
+    for (const listener of listeners) listener.call(this, req, res);
+  });
 }

@@ -26,7 +26,7 @@ export { CHANNELS } from './channels.js';
 export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';
-export { coordinateFrameworkClose, resolveManager } from './adapter.js';
+export { answerAhead, coordinateFrameworkClose, resolveManager } from './adapter.js';
 export type { AdapterOptions, FrameworkClose, FrameworkDefaults } from './adapter.js';
 export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';

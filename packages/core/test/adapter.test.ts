@@ -1,5 +1,7 @@
-/** resolveManager(): the options every adapter takes (core options, a shared manager, signal handling). */
-import { createLameduck, resolveManager, type AdapterOptions } from '@lameduck/core';
+/** resolveManager(): the options every adapter takes (core options, a shared manager, signal handling); answerAhead(). */
+import http from 'node:http';
+import { answerAhead, createLameduck, resolveManager, type AdapterOptions } from '@lameduck/core';
+import { closeServer, listen, request } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const SIGNAL_EVENTS = ['SIGTERM', 'SIGINT', 'uncaughtException', 'unhandledRejection'] as const;
@@ -62,4 +64,27 @@ test('by default SIGTERM and SIGINT get one listener per manager, however many a
     shared.handleSignals().uninstall();
   }
   expect(listenerCounts()).toEqual([term, int, exception, rejection]);
+});
+
+describe('answerAhead()', () => {
+  test('lameduck answers at the request listener, ahead of the listeners the server had; the rest reach them', async () => {
+    const lameduck = createLameduck({ silent: true });
+    const reached: string[] = [];
+    const server = http.createServer((req, res) => {
+      reached.push(req.url!);
+      res.statusCode = 401;
+      res.end('authorization required');
+    });
+    answerAhead(lameduck, server);
+    expect(server.listenerCount('request')).toBe(1);
+    const port = await listen(server);
+    try {
+      expect((await request(port, { path: '/readyz', agent: false })).status).toBe(200);
+      expect((await request(port, { path: '/livez', agent: false })).status).toBe(200);
+      expect(await request(port, { path: '/app', agent: false })).toMatchObject({ status: 401 });
+      expect(reached).toEqual(['/app']);
+    } finally {
+      await closeServer(server);
+    }
+  });
 });

@@ -24,6 +24,7 @@ const TARGETS: Target[] = [
   exampleTarget('fastify'),
   exampleTarget('koa'),
   exampleTarget('hono'),
+  exampleTarget('nestjs'),
   { ...exampleTarget('express', { READINESS_DELAY_MS: '0' }), name: 'lameduck (express), readinessDelay 0' },
   { ...exampleTarget('express', { READINESS_DELAY_MS: '5000' }), name: 'lameduck (express), readinessDelay 5000' },
   textbookTarget(),

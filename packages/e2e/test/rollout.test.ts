@@ -1,4 +1,4 @@
-/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express (and examples/hono behind HAProxy) with default options lose nothing. */
+/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express (and, behind HAProxy, examples/hono and examples/nestjs) with default options lose nothing. */
 import type { Balancer } from '../src/balancer.js';
 import { CHECKS, haproxyBalancer, haproxyVersion } from '../src/haproxy.js';
 import { exampleTarget, textbookTarget, type Target } from '../src/instance.js';
@@ -30,7 +30,7 @@ const balancers: [string, (target: Target) => Promise<Balancer>][] = CHECKS.map(
 );
 
 describe.each(balancers)('behind %s', (_, balancer) => {
-  test.each(['express', 'hono'])(
+  test.each(['express', 'hono', 'nestjs'])(
     'every instance of examples/%s restarted in turn under keep-alive load: 0 failed, every exit 0',
     async (example) => {
       const target = exampleTarget(example);

@@ -1,8 +1,8 @@
 /**
  * Each framework's apps of the hello world (bare, its A/A twin, a no-op middleware, lameduck), each variant on
  * its own never-listening http.Server that the process's listening server hands requests to; lameduck is
- * attached to the listening one. Express and Koa variants share one app per process (see `selectVariant`); Fastify
- * and Hono variants are an app each.
+ * attached to the listening one. Express, Koa and Nest variants share one app per process (see `selectVariant`);
+ * Fastify and Hono variants are an app each.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
@@ -11,6 +11,10 @@ import { graceful as expressGraceful } from '@lameduck/express';
 import fastifyGraceful from '@lameduck/fastify';
 import { graceful as honoGraceful } from '@lameduck/hono';
 import { graceful as koaGraceful } from '@lameduck/koa';
+import { LameduckModule, setupLameduck, type Lameduck } from '@lameduck/nestjs';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
@@ -126,12 +130,45 @@ async function buildHono(variant: AppVariant, listening: Server): Promise<Server
   return http.createServer(getRequestListener(app.fetch));
 }
 
+let nestApp: Promise<{ bare: http.RequestListener; server: Server; lameduck: Lameduck }> | undefined;
+
+/**
+ * Nest on Express, like Express, has one app for all variants (its Express app's prototypes): `bare` is the
+ * app's request listener as Nest made it, `lameduck` the same app's server after `setupLameduck()`, whose
+ * listener answers through lameduck first. The module itself adds no work per request.
+ */
+async function createNestApp(): Promise<{ bare: http.RequestListener; server: Server; lameduck: Lameduck }> {
+  @Controller()
+  class HelloController {
+    @Get()
+    hello(): string {
+      return HELLO;
+    }
+  }
+  @Module({ imports: [LameduckModule.forRoot({ readinessDelay: 0 })], controllers: [HelloController] })
+  class AppModule {}
+  const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+  const server = app.getHttpServer() as Server;
+  const bare = server.listeners('request')[0] as http.RequestListener;
+  const lameduck = setupLameduck(app);
+  await app.init();
+  return { bare, server, lameduck };
+}
+
+async function buildNest(variant: AppVariant, listening: Server): Promise<Server> {
+  const shared = await (nestApp ??= createNestApp());
+  if (variant !== 'lameduck') return http.createServer(shared.bare);
+  shared.lameduck.attach(listening);
+  return shared.server;
+}
+
 export const BUILDERS: Record<Framework, Builder> = {
   'node:http': buildNode,
   express: buildExpress,
   koa: buildKoa,
   fastify: buildFastify,
   hono: buildHono,
+  nestjs: buildNest,
 };
 
 /** Called on every switch, before `variant` serves: the frameworks whose variants share an app set it up. */

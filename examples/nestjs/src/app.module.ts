@@ -1,0 +1,95 @@
+/** The example's module: LameduckModule with the contract's settings, the routes, the WebSocket. */
+import type { Server } from 'node:http';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Query,
+  Res,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Response } from 'express';
+import { WebSocketServer } from 'ws';
+import { EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
+import {
+  InjectLameduck,
+  LameduckModule,
+  prometheusMetrics,
+  PROMETHEUS_CONTENT_TYPE,
+  type Lameduck,
+} from '@lameduck/nestjs';
+
+/** What `/` says: a provider injected by its type, which needs the emitted decorator metadata. */
+@Injectable()
+export class Greeting {
+  readonly text = 'hello from nestjs\n';
+}
+
+/**
+ * `/ws` on Nest's own http.Server (the platform's WebSocket, `ws`): 1001 to every client when the
+ * drain starts. The server exists once the application does, so it is found at bootstrap.
+ */
+@Injectable()
+export class Sockets implements OnApplicationBootstrap, OnModuleDestroy {
+  private wss: WebSocketServer | undefined;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @InjectLameduck() private readonly lameduck: Lameduck,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const wss = new WebSocketServer({ server: this.adapterHost.httpAdapter.getHttpServer() as Server, path: '/ws' });
+    wss.on('connection', (socket) => socket.send('hello from nestjs'));
+    this.lameduck.addCloser(() => {
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+    });
+    this.wss = wss;
+  }
+
+  onModuleDestroy(): void {
+    this.wss?.close();
+  }
+}
+
+@Controller()
+export class AppController {
+  constructor(
+    private readonly greeting: Greeting,
+    @InjectLameduck() private readonly lameduck: Lameduck,
+  ) {}
+
+  @Get()
+  hello(): string {
+    return this.greeting.text;
+  }
+
+  @Get('slow')
+  slow(@Query('ms') ms?: string): Promise<string> {
+    return slow(Number(ms) || 0, this.lameduck.deadlineSignal);
+  }
+
+  // In keepServing: still answered after the listener has closed. Written as is: Express's send()
+  // would move the charset in front of the exposition format's version parameter.
+  @Get(METRICS_PATH.slice(1))
+  metrics(@Res() res: Response): void {
+    res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
+    res.end(prometheusMetrics(this.lameduck));
+  }
+
+  @Get('events')
+  events(@Res() res: Response): void {
+    res.writeHead(200, EVENT_HEADERS);
+    eventStream(this.lameduck.drainSignal).pipe(res);
+  }
+}
+
+@Module({
+  imports: [LameduckModule.forRoot(settings.lameduck)],
+  controllers: [AppController],
+  providers: [Greeting, Sockets],
+})
+export class AppModule {}

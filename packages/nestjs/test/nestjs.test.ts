@@ -1,0 +1,334 @@
+/** What is Nest's own in @lameduck/nestjs, in process on both platforms; what every adapter shares is in the conformance matrix. */
+import 'reflect-metadata';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+  type CallHandler,
+  type CanActivate,
+  type INestApplication,
+  type NestInterceptor,
+  type OnModuleDestroy,
+  type PipeTransform,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { Logger } from '@lameduck/core';
+import { deferred, request } from '@lameduck/test-utils';
+import {
+  InjectLameduck,
+  LAMEDUCK,
+  LameduckModule,
+  fromIndicator,
+  lameduckIndicator,
+  setupLameduck,
+  type Lameduck,
+} from '@lameduck/nestjs';
+
+const QUIET = { handleSignals: false, silent: true } as const;
+
+/** Every layer of Nest's pipeline, counting what reaches it; the guard refuses everything. */
+const reached: string[] = [];
+class DenyGuard implements CanActivate {
+  canActivate(): boolean {
+    reached.push('guard');
+    return false;
+  }
+}
+class CountingInterceptor implements NestInterceptor {
+  intercept(_context: unknown, next: CallHandler) {
+    reached.push('interceptor');
+    return next.handle();
+  }
+}
+class CountingPipe implements PipeTransform {
+  transform(value: unknown) {
+    reached.push('pipe');
+    return value;
+  }
+}
+
+@Injectable()
+class Events implements OnModuleDestroy {
+  readonly order: string[] = [];
+  constructor(@InjectLameduck() readonly lameduck: Lameduck) {}
+  onModuleDestroy(): void {
+    this.order.push('onModuleDestroy');
+  }
+}
+
+const slow = { arrived: deferred(), release: deferred() };
+
+@Controller()
+@UseGuards(DenyGuard)
+@UseInterceptors(CountingInterceptor)
+@UsePipes(CountingPipe)
+class GuardedController {
+  @Get('guarded')
+  guarded(): string {
+    return 'never';
+  }
+}
+
+@Controller()
+class SlowController {
+  constructor(@Inject(Events) private readonly events: Events) {}
+  @Get('slow')
+  async slow(): Promise<string> {
+    slow.arrived.resolve();
+    await slow.release.promise;
+    this.events.order.push('response');
+    return 'slow done';
+  }
+}
+
+const apps: INestApplication[] = [];
+afterEach(async () => {
+  reached.length = 0;
+  for (const app of apps.splice(0)) {
+    (app.getHttpServer() as http.Server).closeAllConnections();
+    await app.close();
+  }
+});
+
+function adapter(platform: string) {
+  return platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+}
+
+async function listen(app: INestApplication): Promise<number> {
+  await app.listen(0, '127.0.0.1');
+  return ((app.getHttpServer() as http.Server).address() as AddressInfo).port;
+}
+
+describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
+  async function create(module: object, setup = true): Promise<{ app: INestApplication; lameduck?: Lameduck }> {
+    const app = await NestFactory.create(module as never, adapter(platform), { logger: false, abortOnError: false });
+    apps.push(app);
+    return { app, lameduck: setup ? setupLameduck(app) : undefined };
+  }
+
+  test('probes and the 503 are answered before middleware registered first, guards, interceptors and pipes', async () => {
+    @Module({ imports: [LameduckModule.forRoot({ ...QUIET, idleGrace: 60_000 })], controllers: [GuardedController] })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, adapter(platform), { logger: false });
+    apps.push(app);
+    // Registered before setupLameduck(): lameduck still answers first.
+    app.use((_req: http.IncomingMessage, res: http.ServerResponse) => {
+      reached.push('middleware');
+      res.statusCode = 401;
+      res.end('authorization required');
+    });
+    const lameduck = setupLameduck(app);
+    const port = await listen(app);
+    expect((await request(port, { path: '/readyz', agent: false })).status).toBe(200);
+    expect((await request(port, { path: '/livez', agent: false })).status).toBe(200);
+    expect(reached).toEqual([]);
+    expect((await request(port, { path: '/guarded', agent: false })).status).toBe(401);
+    expect(reached).toEqual(['middleware']);
+
+    reached.length = 0;
+    const agent = new http.Agent({ keepAlive: true });
+    await request(port, { path: '/readyz', agent });
+    const done = lameduck.shutdown('deploy', { readinessDelay: 0 });
+    const late = await request(port, { path: '/guarded', agent });
+    expect(late.status).toBe(503);
+    expect(late.headers['retry-after']).toBe('5');
+    expect(reached).toEqual([]);
+    agent.destroy();
+    expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+  });
+
+  test('the server is attached by setupLameduck(), before listen(); the manager is injectable by token and decorator', async () => {
+    @Module({ imports: [LameduckModule.forRoot(QUIET)], providers: [Events] })
+    class AppModule {}
+    const { app, lameduck } = await create(AppModule);
+    expect(lameduck!.stats().servers).toBe(1);
+    expect(app.get(LAMEDUCK)).toBe(lameduck);
+    expect(app.get(Events).lameduck).toBe(lameduck);
+  });
+
+  test('forRootAsync: options from a factory, with imports and inject', async () => {
+    const CONFIG = 'CONFIG';
+    @Module({ providers: [{ provide: CONFIG, useValue: { path: '/health/ready' } }], exports: [CONFIG] })
+    class ConfigModule {}
+    @Module({
+      imports: [
+        LameduckModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [CONFIG],
+          useFactory: async (config: { path: string }) => ({ ...QUIET, readinessPath: config.path }),
+        }),
+      ],
+    })
+    class AppModule {}
+    const { app } = await create(AppModule);
+    const port = await listen(app);
+    expect(JSON.parse((await request(port, { path: '/health/ready' })).body)).toEqual({ status: 'ready' });
+  });
+
+  test('a bad option rejects NestFactory.create() with LAMEDUCK_INVALID_OPTION naming it', async () => {
+    @Module({ imports: [LameduckModule.forRoot({ ...QUIET, timeout: -1 })] })
+    class AppModule {}
+    await expect(
+      NestFactory.create(AppModule, adapter(platform), { logger: false, abortOnError: false }),
+    ).rejects.toMatchObject({ code: 'LAMEDUCK_INVALID_OPTION', option: 'timeout', received: -1 });
+  });
+
+  test('setupLameduck() on an app without the module: LAMEDUCK_INVALID_ARGUMENT saying what to import', async () => {
+    @Module({})
+    class AppModule {}
+    const { app } = await create(AppModule, false);
+    expect(() => setupLameduck(app)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_INVALID_ARGUMENT', message: expect.stringMatching(/LameduckModule/) }),
+    );
+  });
+
+  test('a programmatic app.close() drains first: the request in flight is answered before onModuleDestroy', async () => {
+    slow.arrived = deferred();
+    slow.release = deferred();
+    @Module({ imports: [LameduckModule.forRoot(QUIET)], controllers: [SlowController], providers: [Events] })
+    class AppModule {}
+    const { app, lameduck } = await create(AppModule);
+    apps.splice(apps.indexOf(app), 1);
+    const port = await listen(app);
+    const reply = request(port, { path: '/slow' });
+    await slow.arrived.promise;
+    const closed = app.close();
+    expect(lameduck!.state).toBe('draining');
+    slow.release.resolve();
+    expect(await reply).toMatchObject({ status: 200, body: 'slow done' });
+    await closed;
+    expect(app.get(Events).order).toEqual(['response', 'onModuleDestroy']);
+    // Nest closed a server lameduck had already closed: no error, graceful.
+    expect(await lameduck!.shutdown()).toMatchObject({
+      reason: 'app.close()',
+      graceful: true,
+      exitCode: 0,
+      hookFailures: [],
+    });
+  });
+
+  test('a shutdown started by lameduck (a signal) ends by closing the app: Nest’s hooks run inside the result', async () => {
+    @Module({ imports: [LameduckModule.forRoot(QUIET)], providers: [Events] })
+    class AppModule {}
+    const { app, lameduck } = await create(AppModule);
+    apps.splice(apps.indexOf(app), 1);
+    await listen(app);
+    const result = await lameduck!.shutdown('SIGTERM');
+    expect(app.get(Events).order).toEqual(['onModuleDestroy']);
+    expect(result).toMatchObject({ graceful: true, exitCode: 0, hookFailures: [] });
+  });
+
+  test('with handleSignals: false, enableShutdownHooks() is left to the application, without a warning', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { info() {}, error() {}, warn: (_fields, message) => void warnings.push(message ?? '') };
+    @Module({ imports: [LameduckModule.forRoot({ logger, handleSignals: false })] })
+    class AppModule {}
+    const before = process.listenerCount('SIGTERM');
+    const app = await NestFactory.create(AppModule, adapter(platform), { logger: false });
+    apps.push(app);
+    app.enableShutdownHooks();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    // handleSignals: false leaves Nest's hooks alone (they may be how the application stops).
+    setupLameduck(app);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('enableShutdownHooks() with lameduck handling signals', () => {
+  test.each(['before', 'after'])(
+    'called %s setupLameduck(): no Nest listener remains, one warning with the fix',
+    async (when) => {
+      const warnings: { fields: object; message: string }[] = [];
+      const logger: Logger = {
+        info() {},
+        error() {},
+        warn: (fields, message) => void warnings.push({ fields, message: message ?? '' }),
+      };
+      @Module({ imports: [LameduckModule.forRoot({ logger })] })
+      class AppModule {}
+      const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+      const count = () => signals.map((signal) => process.listenerCount(signal));
+      const baseline = count();
+      const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+      apps.push(app);
+      const lameduck = app.get<Lameduck>(LAMEDUCK);
+      try {
+        if (when === 'before') app.enableShutdownHooks();
+        setupLameduck(app);
+        app.enableShutdownHooks();
+        app.enableShutdownHooks(['SIGHUP']);
+        // lameduck's own SIGTERM and SIGINT listeners, and nothing of Nest's.
+        expect(count()).toEqual([baseline[0]! + 1, baseline[1]! + 1, baseline[2]]);
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]!.fields).toEqual({ code: 'LAMEDUCK_NEST_SHUTDOWN_HOOKS' });
+        expect(warnings[0]!.message).toMatch(/Remove the call/);
+      } finally {
+        lameduck.handleSignals().uninstall();
+      }
+    },
+  );
+});
+
+describe('setupLameduck() forgotten', () => {
+  test('the module says so once, when the application starts, with the fix', async () => {
+    const warnings: { fields: object; message: string }[] = [];
+    const logger: Logger = {
+      info() {},
+      error() {},
+      warn: (fields, message) => void warnings.push({ fields, message: message ?? '' }),
+    };
+    @Module({ imports: [LameduckModule.forRoot({ logger, handleSignals: false })] })
+    class Forgotten {}
+    const app = await NestFactory.create(Forgotten, new ExpressAdapter(), { logger: false });
+    apps.push(app);
+    await app.init();
+    expect(warnings).toEqual([
+      { fields: { code: 'LAMEDUCK_NEST_NOT_SET_UP' }, message: expect.stringMatching(/Add setupLameduck\(app\)/) },
+    ]);
+
+    warnings.length = 0;
+    @Module({ imports: [LameduckModule.forRoot({ logger, handleSignals: false })] })
+    class SetUp {}
+    const other = await NestFactory.create(SetUp, new ExpressAdapter(), { logger: false });
+    apps.push(other);
+    setupLameduck(other);
+    await other.init();
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('@nestjs/terminus interop', () => {
+  test('fromIndicator(): an indicator’s down result (or a throw) fails the lameduck check; up passes', async () => {
+    let status: 'up' | 'down' = 'up';
+    const check = fromIndicator(async () => ({ db: { status } }));
+    expect(await check(new AbortController().signal)).toBe(true);
+    status = 'down';
+    expect(await check(new AbortController().signal)).toBe(false);
+    const throwing = fromIndicator(() => {
+      throw new Error('HealthCheckError');
+    });
+    await expect(throwing(new AbortController().signal)).rejects.toThrow('HealthCheckError');
+  });
+
+  test('lameduckIndicator(): up while serving, down with the state once shutdown starts', async () => {
+    @Module({ imports: [LameduckModule.forRoot(QUIET)] })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+    apps.push(app);
+    const lameduck = setupLameduck(app);
+    expect(lameduckIndicator(lameduck)).toEqual({ lameduck: { status: 'up', state: 'serving' } });
+    const done = lameduck.shutdown('deploy', { readinessDelay: 0 });
+    expect(lameduckIndicator(lameduck, 'shutdown')).toEqual({ shutdown: { status: 'down', state: 'draining' } });
+    await done;
+  });
+});
