@@ -137,8 +137,9 @@ export interface LameduckOptions {
    */
   maxEventLoopDelay?: number | false;
   /**
-   * Paths still handed to the application after the listener has closed, instead of answered with
-   * `503` (a `/metrics` scrape on a kept-alive connection, say). Matched exactly, query string aside.
+   * Paths still handed to the application in the drain's last `abortBefore`, instead of answered with
+   * `503` (a `/metrics` scrape on a kept-alive connection, say); before that, every request arriving
+   * after the listener closed is handed to it. Matched exactly, query string aside.
    * Their requests are drained like any other: forced at the deadline.
    * @default []
    * @example createLameduck({ keepServing: ['/metrics'] })

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createLameduck, type Lameduck, type LameduckState } from '@lameduck/core';
 import graceful, { type GracefulOptions } from '@lameduck/fastify';
-import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
+import { aborted, deferred, once, request, type Deferred } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const AUTH = { authorization: 'yes' };
@@ -181,7 +181,7 @@ describe('Fastify’s own paths', () => {
     expect(await done).toMatchObject({ graceful: true });
   });
 
-  test('with return503OnClosing: false, a request arriving during app.close() gets lameduck’s 503, Retry-After included', async () => {
+  test('with return503OnClosing: false, a request arriving during app.close() is served, its response closing the connection', async () => {
     const { app, port, arrived, release } = await start(
       { idleGrace: 60_000, timeout: 70_000 },
       { fastify: { return503OnClosing: false } },
@@ -193,6 +193,29 @@ describe('Fastify’s own paths', () => {
     const draining = reached(app.lameduck, 'draining');
     const closing = app.close();
     await draining;
+    const late = await request(port, { agent: kept, headers: AUTH });
+    expect(late).toMatchObject({ status: 200, headers: { connection: 'close' } });
+    expect(late.headers['retry-after']).toBeUndefined();
+    release.resolve();
+    expect((await slow).status).toBe(200);
+    await closing;
+    expect(app.lameduck.stats().requests).toMatchObject({ rejected: 0 });
+  });
+
+  test('with return503OnClosing: false, a request arriving in the last stretch of app.close() gets lameduck’s 503, Retry-After included', async () => {
+    // The last stretch starts 1 ms into the 65 s drain window.
+    const { app, port, arrived, release } = await start(
+      { readinessDelay: 0, idleGrace: 60_000, timeout: 70_000, abortBefore: 64_999 },
+      { fastify: { return503OnClosing: false } },
+    );
+    const kept = keepAlive();
+    await request(port, { agent: kept, headers: AUTH });
+    const slow = request(port, { path: '/slow', agent: keepAlive(), headers: AUTH });
+    await arrived.promise;
+    const draining = reached(app.lameduck, 'draining');
+    const closing = app.close();
+    await draining;
+    await aborted(app.lameduck.deadlineSignal);
     const late = await request(port, { agent: kept, headers: AUTH });
     expect(late.status).toBe(503);
     expect(late.headers['retry-after']).toBe('5');
