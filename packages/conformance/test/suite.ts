@@ -8,6 +8,7 @@ import { adapterMatrix } from './adapters.js';
 import { availability } from './availability.js';
 import { hostile } from './hostile.js';
 import { LAST_STRETCH, lastStretch } from './last-stretch.js';
+import { parseResponses } from './raw-http.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -163,6 +164,33 @@ export function conformance(kind: Kind): void {
       expect(error).toBeUndefined();
       expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+    });
+
+    // Before the lingering close: the socket closed with the upload's bytes unread, the kernel reset the
+    // client's next bytes, and the client lost the 503 from its receive buffer (EPIPE/ECONNRESET).
+    test('an upload beyond discardLimit in the last stretch: a client writing 50 MB without reading gets the whole 503', async () => {
+      // idleGrace as by default: the lingering close is bounded by it (2 × 500 ms).
+      const { port, lameduck, server: httpServer } = await server({ ...LAST_STRETCH, idleGrace: 500 });
+      const warmUp = agent();
+      await request(port, { agent: warmUp, headers: AUTH });
+      warmUp.destroy();
+      let done!: Promise<ShutdownResult>;
+      const { received, error } = await uploadWhileClosing(
+        port,
+        httpServer,
+        50 * 1024 * 1024,
+        () => {
+          done = lameduck.shutdown();
+          return lastStretch(lameduck);
+        },
+        'Authorization: yes\r\n',
+      );
+      expect(error?.code).toBeUndefined();
+      const [response, ...more] = parseResponses(received, [], true);
+      expect(more).toEqual([]);
+      expect(response).toMatchObject({ status: 503, headers: { connection: 'close', 'retry-after': '5' } });
+      expect(JSON.parse(response!.body)).toMatchObject({ status: 'shutting down' });
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { rejected: 1 } });
     });
 
     test('a WebSocket gets 1001 "going away" when the drain starts; the drain ends once it has closed', async () => {

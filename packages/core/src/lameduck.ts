@@ -265,7 +265,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       // finish; the tracker makes its response the connection's last, so each connection brings at
       // most one more. HTTP/2 is refused: GOAWAY already told the client which streams are served.
       if (phase.state === 'draining' && !signals.nearDeadline.aborted && !isHttp2(req)) return undefined;
-      return rejectRequest(req, res, rejections.reject, options.discardLimit);
+      return rejectRequest(req, res, rejections.reject, options);
     },
     handle(req, res) {
       const answer = lameduck.intercept(req, res);
