@@ -94,7 +94,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     for (const [server, entry] of state.servers) if (!done(server, entry)) return;
     // A server closes once its sockets are destroyed, which can be before their 'close' events.
     for (const connection of state.connections) {
-      if (connection.raw.destroyed && connection.pending.length > 0) countLost(state, connection);
+      if (connection.pending.length > 0 && connection.raw.destroyed) countLost(state, connection);
     }
     resolveDrained();
     resolveDrained = undefined;

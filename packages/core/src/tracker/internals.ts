@@ -20,6 +20,8 @@ import { Socket } from 'node:net';
  * - `socket._handle.reading` / `readStart()`: whether the socket reads from the kernel. While Node's
  *   HTTP parser consumes a socket it stops and starts its reads itself (`onSocketPause`/`onSocketResume`),
  *   and a socket it stopped stays stopped once the parser lets go of it (a lingering close, linger.ts).
+ * - `server._connections` and `socket._server` (lib/net.js): a server counts its open sockets and emits
+ *   `close` once the count is 0 and it has stopped listening; each socket decrements it when destroyed.
  * - `ServerResponse.prototype._storeHeader` (lib/_http_outgoing.js): reads `shouldKeepAlive` when the
  *   head is written. A response queued behind another cannot be reached before then, so its request is
  *   marked and the head is closed there.
@@ -80,6 +82,21 @@ export function startReading(socket: Socket): boolean {
     handle.reading = true;
     (handle.readStart as () => void).call(handle);
   }
+  return true;
+}
+
+/**
+ * Stops `server` counting `socket` (open, not destroyed) among the connections its `close` waits for:
+ * the socket stays open, and is closed later without touching the server's count. Returns false when
+ * Node's state cannot be read; the server then closes once the socket has.
+ */
+export function releaseFromServer(socket: Socket, server: object): boolean {
+  if (!usable()) return false;
+  const tagged = socket as unknown as { _server?: unknown };
+  const counted = server as { _connections?: unknown };
+  if (tagged._server !== server || typeof counted._connections !== 'number' || counted._connections <= 0) return false;
+  tagged._server = null;
+  counted._connections--;
   return true;
 }
 

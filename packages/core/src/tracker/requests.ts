@@ -4,8 +4,14 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Socket } from 'node:net';
 import type { AttachableServer, InflightRequest } from '../types.js';
 import { inflightStreams } from './http2.js';
-import { becameIdle } from './idle.js';
-import { closeAfterResponseTo, keepAfterResponseTo, socketRequests, type SocketRequests } from './internals.js';
+import { becameIdle, noteActivity } from './idle.js';
+import {
+  closeAfterResponseTo,
+  keepAfterResponseTo,
+  socketRequests,
+  timersNow,
+  type SocketRequests,
+} from './internals.js';
 import type { Sockets } from './sockets.js';
 import { connectionOf, toInflight, type Connection, type Pending, type TrackerState } from './state.js';
 
@@ -154,8 +160,16 @@ export function createRequests(
 
   return {
     start() {
-      state.closingSince = state.now();
-      for (const connection of state.connections) learn(connection);
+      const time = state.now();
+      const timers = timersNow();
+      state.closingSince = time;
+      // One pass: each socket is read once, for what it has in flight and when it last showed activity.
+      for (const connection of state.connections) {
+        learn(connection);
+        noteActivity(connection, time, timers);
+      }
+      state.bytesCurrent = true;
+      queueMicrotask(() => (state.bytesCurrent = false));
       subscribe(REQUEST_START, onRequestStart);
       subscribe(RESPONSE_FINISH, onResponseFinish);
       following = true;

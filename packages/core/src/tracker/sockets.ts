@@ -35,6 +35,11 @@ export function createSockets(state: TrackerState): Sockets {
       closeBy: Infinity,
       queued: false,
     };
+    // Accepted (or adopted) after the shutdown's pass over the sockets: activity counts from now.
+    if (state.closingSince !== undefined) {
+      connection.idleSince = connection.connectedAt;
+      connection.bytesSeen = raw.bytesRead;
+    }
     (raw as Tagged<Socket>)[kConnection] = connection;
     if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;
     state.connections.add(connection);

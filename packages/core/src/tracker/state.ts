@@ -95,6 +95,8 @@ export interface TrackerState {
   settle: () => void;
   /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
   forced: boolean;
+  /** Every connection's `bytesSeen` was read in this turn of the event loop (cleared by a microtask). */
+  bytesCurrent: boolean;
 }
 
 export function createTrackerState(idleGrace: number, now: Clock): TrackerState {
@@ -118,6 +120,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     closeBatch: undefined,
     settle: () => {},
     forced: false,
+    bytesCurrent: false,
   };
 }
 
