@@ -1,7 +1,7 @@
 /** Idle closing during a drain: listeners closed without Node's instant purge, sockets closed once quiet (the idleGrace rule), in batches. */
 import type { AttachableServer } from '../types.js';
 import { lastActive, releaseFromServer } from './internals.js';
-import { destroyConnection } from './sockets.js';
+import { destroyConnection, unqueue } from './sockets.js';
 import type { Connection, TrackerState } from './state.js';
 
 const noop = (): void => {};
@@ -62,6 +62,7 @@ export function becameIdle(state: TrackerState, connection: Connection): void {
 /** Queues `connection` to be closed with the next batch. */
 function closeSoon(state: TrackerState, connection: Connection): void {
   connection.queued = true;
+  state.queuedCount++;
   state.closeQueue.push(connection);
   // Not unref()ed: an unref()ed immediate does not wake a loop waiting for I/O, and the batches then
   // crawl at the pace of other events. It lives only while connections wait to be closed.
@@ -74,7 +75,7 @@ function closeBatch(state: TrackerState): void {
   const unknown = new Set<AttachableServer>();
   const time = state.now();
   for (const connection of batch) {
-    connection.queued = false;
+    unqueue(state, connection);
     if (!closable(state, connection)) continue;
     if (connection.raw.bytesRead !== connection.bytesSeen && (connection.unknown || time < connection.closeBy)) {
       review(state, connection);

@@ -83,6 +83,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
   function done(server: AttachableServer, entry: ServerEntry): boolean {
     if (entry.closed) return true;
     if (entry.unadopted || server.listening) return false;
+    // Every connection waits to be closed (how a drain of idle sockets ends): none to look at one by one.
+    if (state.queuedCount === state.connections.size) return true;
     for (const connection of state.connections) {
       if (connection.server === server && !connection.queued && !connection.raw.destroyed) return false;
     }
@@ -93,9 +95,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     if (resolveDrained === undefined) return;
     for (const [server, entry] of state.servers) if (!done(server, entry)) return;
     // A server closes once its sockets are destroyed, which can be before their 'close' events.
-    for (const connection of state.connections) {
-      if (connection.pending.length > 0 && connection.raw.destroyed) countLost(state, connection);
-    }
+    for (const connection of state.busy) if (connection.raw.destroyed) countLost(state, connection);
     resolveDrained();
     resolveDrained = undefined;
   }

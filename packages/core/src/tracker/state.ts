@@ -69,6 +69,8 @@ export interface TrackerState {
   readonly now: Clock;
   readonly servers: Map<AttachableServer, ServerEntry>;
   readonly connections: Set<Connection>;
+  /** From the shutdown's start: the connections with requests in flight (`pending` not empty). */
+  readonly busy: Set<Connection>;
   /** HTTP/2 streams in flight, from the shutdown's start. */
   readonly streams: Map<Http2Stream, Started>;
   readonly sessions: Set<Http2Session>;
@@ -91,6 +93,8 @@ export interface TrackerState {
   /** Idle connections waiting for the next batch to close them, and that batch. */
   readonly closeQueue: Connection[];
   closeBatch: NodeJS.Immediate | undefined;
+  /** How many connections are `queued`: when all are, the drain has nothing left to wait for. */
+  queuedCount: number;
   /** Ends the drain if nothing but connections being closed is left (set by the tracker). */
   settle: () => void;
   /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
@@ -106,6 +110,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     now,
     servers: new Map(),
     connections: new Set(),
+    busy: new Set(),
     streams: new Map(),
     sessions: new Set(),
     unlinked: new WeakSet(),
@@ -118,6 +123,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     restores: [],
     closeQueue: [],
     closeBatch: undefined,
+    queuedCount: 0,
     settle: () => {},
     forced: false,
     bytesCurrent: false,
