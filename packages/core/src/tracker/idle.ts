@@ -179,13 +179,18 @@ export function noteActivity(connection: Connection, time: number, timers: numbe
   else connection.idleSince = time;
 }
 
-/** From the drain's start: the idleGrace rule for every connection (see `noteActivity` for when each went quiet). */
+/** The drain starts at `time`: the idleGrace rule for `connection` (see `noteActivity` for when it went quiet). */
+export function reviewAtDrainStart(state: TrackerState, connection: Connection, time: number): void {
+  connection.closeBy = time + 2 * state.idleGrace;
+  // No turn of the event loop since the shutdown's pass (no lame-duck phase): no byte can have arrived.
+  review(state, connection, time, state.bytesCurrent ? connection.bytesSeen : connection.raw.bytesRead);
+}
+
+/** From the drain's start: the idleGrace rule for every connection, unless the shutdown's pass applied it in this same turn. */
 export function startIdleClosing(state: TrackerState): void {
-  const time = state.now();
-  for (const connection of state.connections) {
-    connection.closeBy = time + 2 * state.idleGrace;
-    // No turn of the event loop since the shutdown's pass (no lame-duck phase): no byte can have arrived.
-    review(state, connection, time, state.bytesCurrent ? connection.bytesSeen : connection.raw.bytesRead);
+  if (!state.reviewed) {
+    const time = state.now();
+    for (const connection of state.connections) reviewAtDrainStart(state, connection, time);
   }
   const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {

@@ -33,7 +33,7 @@ export interface Tracker {
    * Shutdown has started: learns what is in flight, lets the last response on each connection close
    * it (`Connection: close`), and follows requests until `dispose()`.
    */
-  markClosing(): void;
+  markClosing(drainNext?: boolean): void;
   /** Closes the listeners and every socket once idle; resolves when every server has closed. */
   drain(): Promise<void>;
   /**
@@ -160,8 +160,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     inflight: () => inflightRequests(state),
     completedWhileClosing: () => state.completed,
     lost: () => state.lost,
-    markClosing() {
-      requests.start();
+    markClosing(drainNext = false) {
+      requests.start(drainNext);
       followStreams(state);
     },
 

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Socket } from 'node:net';
 import type { AttachableServer, InflightRequest } from '../types.js';
 import { inflightStreams } from './http2.js';
-import { becameIdle, noteActivity } from './idle.js';
+import { becameIdle, noteActivity, reviewAtDrainStart } from './idle.js';
 import {
   closeAfterResponseTo,
   keepAfterResponseTo,
@@ -32,7 +32,7 @@ export interface Requests {
    * Shutdown has started: learns what each connection has in flight, lets the last response queued on
    * each close it, and follows Node's request channels until `stop()`.
    */
-  start(): void;
+  start(drainNext: boolean): void;
   /** Stops following the channels and lets go of every response it marked. */
   stop(): void;
   /** A request on a socket this tracker does not know: adopts the socket, attaching its server if need be. */
@@ -167,17 +167,20 @@ export function createRequests(
   }
 
   return {
-    start() {
+    start(drainNext) {
       const time = state.now();
       const timers = timersNow();
       state.closingSince = time;
-      // One pass: each socket is read once, for what it has in flight and when it last showed activity.
+      // One pass: each socket is read once, for what it has in flight and when it last showed activity,
+      // and, when the drain starts in this same turn, what the idleGrace rule makes of it.
       for (const connection of state.connections) {
         learn(state, connection);
         noteActivity(connection, time, timers);
+        if (drainNext) reviewAtDrainStart(state, connection, time);
       }
       state.bytesCurrent = true;
-      queueMicrotask(() => (state.bytesCurrent = false));
+      state.reviewed = drainNext;
+      queueMicrotask(() => (state.bytesCurrent = state.reviewed = false));
       subscribe(REQUEST_START, onRequestStart);
       subscribe(RESPONSE_FINISH, onResponseFinish);
       following = true;

@@ -101,6 +101,8 @@ export interface TrackerState {
   forced: boolean;
   /** Every connection's `bytesSeen` was read in this turn of the event loop (cleared by a microtask). */
   bytesCurrent: boolean;
+  /** In this same turn, every connection was reviewed for the drain about to start (cleared with `bytesCurrent`). */
+  reviewed: boolean;
 }
 
 export function createTrackerState(idleGrace: number, now: Clock): TrackerState {
@@ -127,6 +129,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     settle: () => {},
     forced: false,
     bytesCurrent: false,
+    reviewed: false,
   };
 }
 
