@@ -31,7 +31,8 @@ export interface Tracker {
   readonly inflight: () => InflightRequest[];
   /**
    * Shutdown has started: learns what is in flight, lets the last response on each connection close
-   * it (`Connection: close`), and follows requests until `dispose()`.
+   * it (`Connection: close`), and follows requests until `dispose()`. `drainNext`: `drain()` follows in
+   * this same turn, so the same pass over the sockets applies the idleGrace rule too.
    */
   markClosing(drainNext?: boolean): void;
   /** Closes the listeners and every socket once idle; resolves when every server has closed. */
