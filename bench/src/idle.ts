@@ -43,8 +43,8 @@ interface IdleRun {
 /** Where lameduck's own time goes: read from a CPU profile of node:http with 10,500 idle sockets. */
 const WHY_OVER_FLOOR =
   "lameduck's own time is its one pass over every socket at the shutdown's start (what is in flight, bytes " +
-  "read, its keep-alive timer), then the idleGrace rule for each at the drain's start; the idle sockets are " +
-  'then left for the kernel to close at exit, as for bare.';
+  'read, its keep-alive timer and, with no lame-duck phase, the idleGrace rule); the idle sockets are then ' +
+  'left for the kernel to close at exit, as for bare.';
 /** Fastify's close() resolves only once its server has closed: the idle sockets waiting for their batch no longer hold that. */
 const WHY_FASTIFY =
   "On Fastify, lameduck runs Fastify's `close()` as a cleanup hook (so that the application's `onClose` " +
