@@ -42,15 +42,15 @@ interface IdleRun {
 
 /** Where lameduck's own time goes: read from a CPU profile of node:http with 10,500 idle sockets. */
 const WHY_OVER_FLOOR =
-  "lameduck's own time is its pass over every socket at the drain's start (what is in flight, bytes read, " +
-  'its keep-alive timer); the idle sockets are then left for the kernel to close at exit, as for bare.';
-/** Fastify's close() resolves only once its server has closed, that is once every socket has. */
+  "lameduck's own time is its one pass over every socket at the shutdown's start (what is in flight, bytes " +
+  'read, its keep-alive timer and, with no lame-duck phase, the idleGrace rule); the idle sockets are then ' +
+  'left for the kernel to close at exit, as for bare.';
+/** Fastify's close() resolves only once its server has closed: the idle sockets waiting for their batch no longer hold that. */
 const WHY_FASTIFY =
   "On Fastify, lameduck runs Fastify's `close()` as a cleanup hook (so that the application's `onClose` " +
-  "hooks run), and Fastify's close waits for its server's `close` event, which Node emits only once every " +
-  'socket has closed: the idle sockets are closed from JavaScript, one `destroy()` each, before the process ' +
-  "can exit, not by the kernel at exit. Fastify's own `close()` (the close-with-grace row) pays the same.";
-
+  "hooks run); Fastify's close waits for its server's `close` event, which lameduck lets through once only " +
+  'idle sockets waiting to be closed are left (they are closed by the kernel at exit, as for bare). ' +
+  "Fastify's own `close()` (the close-with-grace row) waits for every socket to be destroyed.";
 /** The target: lameduck exits at most this long after the same server killed outright (the kernel's floor). */
 const OVER_FLOOR = 50;
 /** How long the newest connection has been idle when SIGTERM is sent (longer than lameduck's 500 ms idleGrace). */

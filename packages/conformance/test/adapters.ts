@@ -7,6 +7,7 @@ import http from 'node:http';
 import { createLameduck, type AdapterOptions, type Lameduck, type ShutdownResult } from '@lameduck/core';
 import { deferred, request, type Reply } from '@lameduck/test-utils';
 import { APP_READINESS, startApp, type AdapterKind, type App, type AppShape } from './apps.js';
+import { LAST_STRETCH, lastStretch } from './last-stretch.js';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const AUTH = { authorization: 'yes' };
@@ -189,10 +190,28 @@ export function adapterMatrix(kind: AdapterKind): void {
         expect(await done).toMatchObject({ graceful: true, requests: { rejected: 0 } });
       });
 
-      test('once draining: 503 with Connection: close, Retry-After and the default body; the app never runs', async () => {
+      test('once draining, with time left: a request on a kept connection reaches the app, and its response closes the connection', async () => {
         const app = await start(HELD);
+        const [late, unauthorized, ready] = await kept(app, 3);
+        const { release } = drainHeld(app.lameduck);
+        const reply = await request(app.port, { agent: late, headers: AUTH });
+        expect(reply).toMatchObject({ status: 200, body: 'ok' });
+        expect(reply.headers.connection).toBe('close');
+        expect(reply.headers['retry-after']).toBeUndefined();
+        // The application's own layers run as they would for any request.
+        const refused = await request(app.port, { agent: unauthorized });
+        expect(refused.status).toBe(401);
+        expect(refused.headers.connection).toBe('close');
+        expect(app.hits).toEqual(['/']);
+        expect((await request(app.port, { agent: ready, path: '/readyz' })).status).toBe(503);
+        expect(await release()).toMatchObject({ graceful: true, requests: { rejected: 0 } });
+      });
+
+      test('in the last stretch: 503 with Connection: close, Retry-After and the default body; the app never runs', async () => {
+        const app = await start(LAST_STRETCH);
         const [late, unauthorized, elsewhere, ready, live] = await kept(app, 5);
         const { release } = drainHeld(app.lameduck);
+        await lastStretch(app.lameduck);
         const reply = await request(app.port, { agent: late, headers: AUTH });
         expect(reply.status).toBe(503);
         expect(reply.headers.connection).toBe('close');
@@ -215,13 +234,14 @@ export function adapterMatrix(kind: AdapterKind): void {
 
       test('the 503 takes the custom rejectBody and rejectHeaders; Connection: close stays', async () => {
         const app = await start({
-          ...HELD,
+          ...LAST_STRETCH,
           retryAfter: 7,
           rejectBody: 'come back later',
           rejectHeaders: { 'X-Instance': 'pod-1' },
         });
         const [agent] = await kept(app, 1);
         const { release } = drainHeld(app.lameduck);
+        await lastStretch(app.lameduck);
         const late = await request(app.port, { agent });
         expect(late).toMatchObject({ status: 503, body: 'come back later' });
         expect(late.headers['content-type']).toBe('text/plain; charset=utf-8');
@@ -233,12 +253,13 @@ export function adapterMatrix(kind: AdapterKind): void {
 
       test('an object rejectBody is sent as JSON, and rejectHeaders can replace Retry-After', async () => {
         const app = await start({
-          ...HELD,
+          ...LAST_STRETCH,
           rejectBody: { error: 'maintenance' },
           rejectHeaders: { 'retry-after': '120' },
         });
         const [agent] = await kept(app, 1);
         const { release } = drainHeld(app.lameduck);
+        await lastStretch(app.lameduck);
         const late = await request(app.port, { agent });
         expect(late.status).toBe(503);
         expect(json(late)).toEqual({ error: 'maintenance' });
@@ -249,12 +270,13 @@ export function adapterMatrix(kind: AdapterKind): void {
 
       test('rejectHeaders replace Retry-After whatever their case; Connection: close stays', async () => {
         const app = await start({
-          ...HELD,
+          ...LAST_STRETCH,
           rejectBody: 'come back later',
           rejectHeaders: { 'X-Instance': 'pod-1', 'Retry-After': '120' },
         });
         const [agent] = await kept(app, 1);
         const { release } = drainHeld(app.lameduck);
+        await lastStretch(app.lameduck);
         const late = await request(app.port, { agent, headers: AUTH });
         expect(late).toMatchObject({ status: 503, body: 'come back later' });
         expect(late.headers['content-type']).toBe('text/plain; charset=utf-8');
@@ -267,7 +289,7 @@ export function adapterMatrix(kind: AdapterKind): void {
 
     describe('a shared manager', () => {
       test('{ lameduck } is used as is: the same object, one shutdown for every app', async () => {
-        const shared = createLameduck({ silent: true, readinessDelay: 0, ...HELD });
+        const shared = createLameduck({ silent: true, ...LAST_STRETCH });
         const first = await start({ lameduck: shared });
         const second = await start({ lameduck: shared });
         expect(first.lameduck).toBe(shared);
@@ -275,6 +297,7 @@ export function adapterMatrix(kind: AdapterKind): void {
         const [firstAgent] = await kept(first, 1);
         const [secondAgent] = await kept(second, 1);
         const { release } = drainHeld(shared);
+        await lastStretch(shared);
         expect((await request(first.port, { agent: firstAgent })).status).toBe(503);
         expect((await request(second.port, { agent: secondAgent })).status).toBe(503);
         expect(await release()).toMatchObject({ requests: { rejected: 2 } });

@@ -16,6 +16,7 @@ import {
   type RawClient,
   type RawResponse,
 } from './raw-http.js';
+import { LAST_STRETCH, lastStretch } from './last-stretch.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -143,7 +144,7 @@ export function hostile(kind: Kind): void {
       expect(result).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0, stuckRequests: [] });
     });
 
-    test('slow drip: a socket whose headers complete soon after the drain starts gets its 503', async () => {
+    test('slow drip: a socket whose headers complete soon after the drain starts is served, then closed', async () => {
       const { port, lameduck } = await server({ idleGrace: 1_000 });
       const client = await rawClient(port);
       const text = 'GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\n\r\n';
@@ -162,8 +163,28 @@ export function hostile(kind: Kind): void {
       await complete.promise;
       const [response] = await client.waitFor(1);
       expect(await client.closed).toBe('end');
-      expect(response).toMatchObject({ status: 503, headers: { connection: 'close', 'retry-after': '5' } });
-      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { rejected: 1 } });
+      expect(response).toMatchObject({ status: 200, body: 'ok', headers: { connection: 'close' } });
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 1, rejected: 0 } });
+    });
+
+    test('pipelining after the listener closed: three requests on a kept connection get three 200s; only the last closes', async () => {
+      const { port, lameduck } = await server({ idleGrace: 60_000 }, 3);
+      const client = await rawClient(port);
+      client.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\n\r\n');
+      await client.waitFor(1);
+      const done = lameduck.shutdown();
+      expect(lameduck.state).toBe('draining');
+      client.socket.write(PIPELINE);
+      await allArrived.promise;
+      release.resolve();
+      expect(await client.closed).toBe('end');
+      expect(summary(client.responses())).toEqual([
+        { status: 200, body: 'ok', connection: 'keep-alive' },
+        { status: 200, body: 'slow done', connection: 'keep-alive' },
+        { status: 200, body: 'slow done', connection: 'keep-alive' },
+        { status: 200, body: 'slow done', connection: 'close' },
+      ]);
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 3, rejected: 0 } });
     });
 
     test('HTTP/1.0: a request in flight gets its whole 200, then the server closes the socket', async () => {
@@ -178,12 +199,25 @@ export function hostile(kind: Kind): void {
       expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 1 } });
     });
 
-    test('HTTP/1.0: a request on a connection opened before the listener closed gets a 503 and a clean close', async () => {
+    test('HTTP/1.0: a request on a connection opened before the listener closed is served, then closed', async () => {
       const { port, lameduck, server: httpServer } = await server({ idleGrace: 60_000 });
       const connected = accepted(httpServer, 1);
       const client = await rawClient(port);
       await connected;
       const done = lameduck.shutdown();
+      client.socket.write('GET / HTTP/1.0\r\nAuthorization: yes\r\n\r\n');
+      expect(await client.closed).toBe('end');
+      expect(summary(client.responses())).toEqual([{ status: 200, body: 'ok', connection: 'close' }]);
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { completed: 1, rejected: 0 } });
+    });
+
+    test('HTTP/1.0 in the last stretch: a request on a connection opened before the listener closed gets a 503 and a clean close', async () => {
+      const { port, lameduck, server: httpServer } = await server(LAST_STRETCH);
+      const connected = accepted(httpServer, 1);
+      const client = await rawClient(port);
+      await connected;
+      const done = lameduck.shutdown();
+      await lastStretch(lameduck);
       client.socket.write('GET / HTTP/1.0\r\nAuthorization: yes\r\n\r\n');
       expect(await client.closed).toBe('end');
       const [late] = client.responses();
@@ -192,12 +226,13 @@ export function hostile(kind: Kind): void {
       expect(await done).toMatchObject({ graceful: true, forced: false, requests: { rejected: 1 } });
     });
 
-    test('Expect: 100-continue after the listener closed: a 503 and a clean close, no reset', async () => {
-      const { port, lameduck } = await server({ idleGrace: 60_000 });
+    test('Expect: 100-continue in the last stretch: a 503 and a clean close, no reset', async () => {
+      const { port, lameduck } = await server(LAST_STRETCH);
       const client = await rawClient(port);
       client.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\n\r\n');
       await client.waitFor(1);
       const done = lameduck.shutdown();
+      await lastStretch(lameduck);
       const body = 'x'.repeat(1_000);
       client.socket.write(
         `POST /upload HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,

@@ -7,6 +7,8 @@ import { deferred, once, request, uploadWhileClosing, type Deferred } from '@lam
 import { adapterMatrix } from './adapters.js';
 import { availability } from './availability.js';
 import { hostile } from './hostile.js';
+import { LAST_STRETCH, lastStretch } from './last-stretch.js';
+import { parseResponses } from './raw-http.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
@@ -107,12 +109,32 @@ export function conformance(kind: Kind): void {
       expect(await done).toMatchObject({ graceful: true, durations: { lameDuck: 0 } });
     });
 
-    test('after the listener closes: 503 with Connection: close and Retry-After, counted', async () => {
+    test('after the listener closes: a request on a kept connection is served, its response closes the connection', async () => {
       const { port, lameduck } = await server({ idleGrace: 60_000, timeout: 70_000 });
+      const kept = agent();
+      const first = await request(port, { agent: kept, headers: AUTH });
+      const closed = once(first.socket, 'close');
+      const done = lameduck.shutdown();
+      expect(lameduck.accepting).toBe(false);
+      const late = request(port, { agent: kept, path: '/slow', headers: AUTH });
+      // Today's 503 answers without running the handler: then the reply comes first.
+      await Promise.race([arrived.promise, late]);
+      release.resolve();
+      const reply = await late;
+      expect(reply).toMatchObject({ status: 200, body: 'slow done' });
+      expect(reply.socket).toBe(first.socket);
+      expect(reply.headers.connection).toBe('close');
+      expect(reply.headers['retry-after']).toBeUndefined();
+      await closed;
+      expect(await done).toMatchObject({ graceful: true, requests: { completed: 1, rejected: 0 } });
+    });
+
+    test('in the last abortBefore before requests are forced: 503 with Connection: close and Retry-After, counted', async () => {
+      const { port, lameduck } = await server(LAST_STRETCH);
       const kept = agent();
       await request(port, { agent: kept, headers: AUTH });
       const done = lameduck.shutdown();
-      expect(lameduck.accepting).toBe(false);
+      await lastStretch(lameduck);
       const late = await request(port, { agent: kept, path: '/slow', headers: AUTH });
       expect(late.status).toBe(503);
       expect(late.headers.connection).toBe('close');
@@ -121,17 +143,9 @@ export function conformance(kind: Kind): void {
       expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
     });
 
-    test('an upload arriving after the listener closed gets its 503, not a reset', async () => {
+    test('an upload arriving in the last stretch gets its 503, not a reset', async () => {
       const size = 16 * 1024 * 1024;
-      const {
-        port,
-        lameduck,
-        server: httpServer,
-      } = await server({
-        idleGrace: 60_000,
-        timeout: 70_000,
-        discardLimit: size,
-      });
+      const { port, lameduck, server: httpServer } = await server({ ...LAST_STRETCH, discardLimit: size });
       // Attaches the server (Express and Koa find it with its first request); then out of the way.
       const warmUp = agent();
       await request(port, { agent: warmUp, headers: AUTH });
@@ -141,12 +155,42 @@ export function conformance(kind: Kind): void {
         port,
         httpServer,
         size,
-        () => (done = lameduck.shutdown()),
+        () => {
+          done = lameduck.shutdown();
+          return lastStretch(lameduck);
+        },
         'Authorization: yes\r\n',
       );
       expect(error).toBeUndefined();
       expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
       expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
+    });
+
+    // Before the lingering close: the socket closed with the upload's bytes unread, the kernel reset the
+    // client's next bytes, and the client lost the 503 from its receive buffer (EPIPE/ECONNRESET).
+    test('an upload beyond discardLimit in the last stretch: a client writing 50 MB without reading gets the whole 503', async () => {
+      // idleGrace as by default: the lingering close is bounded by it (2 × 500 ms).
+      const { port, lameduck, server: httpServer } = await server({ ...LAST_STRETCH, idleGrace: 500 });
+      const warmUp = agent();
+      await request(port, { agent: warmUp, headers: AUTH });
+      warmUp.destroy();
+      let done!: Promise<ShutdownResult>;
+      const { received, error } = await uploadWhileClosing(
+        port,
+        httpServer,
+        50 * 1024 * 1024,
+        () => {
+          done = lameduck.shutdown();
+          return lastStretch(lameduck);
+        },
+        'Authorization: yes\r\n',
+      );
+      expect(error?.code).toBeUndefined();
+      const [response, ...more] = parseResponses(received, [], true);
+      expect(more).toEqual([]);
+      expect(response).toMatchObject({ status: 503, headers: { connection: 'close', 'retry-after': '5' } });
+      expect(JSON.parse(response!.body)).toMatchObject({ status: 'shutting down' });
+      expect(await done).toMatchObject({ graceful: true, forced: false, requests: { rejected: 1 } });
     });
 
     test('a WebSocket gets 1001 "going away" when the drain starts; the drain ends once it has closed', async () => {

@@ -35,7 +35,10 @@ import type {
 export interface Lameduck {
   /** Where the manager is in its life. */
   readonly state: LameduckState;
-  /** True while listeners are open (`serving` and `lameduck`); when false, answer new requests with `reject()`. */
+  /**
+   * True while listeners are open (`serving` and `lameduck`). After that `intercept()` still hands
+   * requests to the application until the drain's last `abortBefore`, then answers them `reject()`.
+   */
   readonly accepting: boolean;
   /** Aborts the moment shutdown starts: stop taking new background work. */
   readonly signal: AbortSignal;
@@ -86,9 +89,11 @@ export interface Lameduck {
   /** The 503 for a request that arrived after the listener closed; counts and logs it. */
   reject(): PlainResponse;
   /**
-   * What lameduck answers to this request, if anything: the probe routes (GET and HEAD), and once the
-   * listener has closed a 503 for everything else (after discarding up to `discardLimit` bytes of
-   * body). `undefined`, synchronously, means "not ours: pass it on". Also tracks the request, like
+   * What lameduck answers to this request, if anything: the probe routes (GET and HEAD), and in the
+   * drain's last `abortBefore` (once `deadlineSignal` has aborted; HTTP/2 from the listener's close) a
+   * 503 for everything else (after discarding up to `discardLimit` bytes of body). Before that a request
+   * on a connection still open is the application's, its response closing the connection.
+   * `undefined`, synchronously, means "not ours: pass it on". Also tracks the request, like
    * `trackRequest()`. The adapters are built on it.
    * @example const answer = lameduck.intercept(req, res); if (answer === undefined) return next();
    */
@@ -254,9 +259,13 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       const probe = answerProbe(req, view);
       if (probe !== undefined) return probe;
       if (accepting()) return undefined;
-      // Paths kept serving after the listener closed (a /metrics scrape): one check while serving, none.
+      // Paths kept serving to the end (a /metrics scrape): one check while serving, none.
       if (keepServing.length > 0 && keepServing.some((path) => matchesPath(req.url, path))) return undefined;
-      return rejectRequest(req, res, rejections.reject, options.discardLimit);
+      // A request on a connection opened before the listener closed is served while it has time to
+      // finish; the tracker makes its response the connection's last, so each connection brings at
+      // most one more. HTTP/2 is refused: GOAWAY already told the client which streams are served.
+      if (phase.state === 'draining' && !signals.nearDeadline.aborted && !isHttp2(req)) return undefined;
+      return rejectRequest(req, res, rejections.reject, options);
     },
     handle(req, res) {
       const answer = lameduck.intercept(req, res);

@@ -137,8 +137,9 @@ export interface LameduckOptions {
    */
   maxEventLoopDelay?: number | false;
   /**
-   * Paths still handed to the application after the listener has closed, instead of answered with
-   * `503` (a `/metrics` scrape on a kept-alive connection, say). Matched exactly, query string aside.
+   * Paths still handed to the application in the drain's last `abortBefore`, instead of answered with
+   * `503` (a `/metrics` scrape on a kept-alive connection, say); before that, every request arriving
+   * after the listener closed is handed to it. Matched exactly, query string aside.
    * Their requests are drained like any other: forced at the deadline.
    * @default []
    * @example createLameduck({ keepServing: ['/metrics'] })
@@ -166,7 +167,10 @@ export interface LameduckOptions {
   /**
    * A request rejected with 503 while its body is still arriving (an upload) has up to this many bytes
    * of body read and discarded first, so the client receives the 503 instead of a reset. Larger bodies
-   * are answered at once and their connection closed.
+   * are answered at once, then their connection is closed lingering: half-closed after the 503, what
+   * still arrives read and discarded until the client stops sending (quiet for `idleGrace`), for at
+   * most `2 × idleGrace` and the declared body plus this many bytes, so that a client writing its whole
+   * body before reading still gets the 503.
    * @default 1048576
    * @example createLameduck({ discardLimit: 10 * 1024 * 1024 })
    */

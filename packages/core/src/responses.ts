@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Events } from './channels.js';
 import type { Clock } from './deadline.js';
+import { lingerAfterResponse, lingerBounds } from './linger.js';
 import type { Log } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import type { AnyRequest, AnyResponse, LameduckState, PlainResponse } from './types.js';
@@ -26,7 +27,7 @@ export interface RejectionSource {
 
 /** Builds, counts and logs (at most once a second) the 503s of one manager. */
 export interface Rejections {
-  /** The HTTP/1 503 for a request that arrived after the listener closed: `Connection: close` always. */
+  /** The 503 for a request that arrived too late to be served (the drain's last stretch, or an HTTP/2 stream after GOAWAY): `Connection: close` on HTTP/1 always. */
   reject(request?: { method?: string; url?: string }): PlainResponse;
   /** How many were built. */
   count(): number;
@@ -43,7 +44,7 @@ export function createRejections(source: RejectionSource): Rejections {
       const time = source.now();
       if (time - lastLog >= REJECT_LOG_INTERVAL) {
         lastLog = time;
-        source.log.warn({ rejected, state: source.state }, 'rejected a request: the listener is closed');
+        source.log.warn({ rejected, state: source.state }, 'rejected a request that arrived too late to be served');
       }
       const body = options.rejectBody ?? { status: 'shutting down', reason };
       const headers: Record<string, string> = {
@@ -61,13 +62,14 @@ export function createRejections(source: RejectionSource): Rejections {
 
 /**
  * The 503 for this request: HTTP/2's without a Connection header (its session got GOAWAY when the
- * drain started); HTTP/1's once up to `discardLimit` bytes of its body have been read and discarded.
+ * drain started); HTTP/1's once up to `discardLimit` bytes of its body have been read and discarded,
+ * its connection closed by a lingering close if the body is still arriving (see linger.ts).
  */
 export function rejectRequest(
   req: AnyRequest,
   res: AnyResponse,
   reject: (request: AnyRequest) => PlainResponse,
-  discardLimit: number,
+  { discardLimit, idleGrace }: { discardLimit: number; idleGrace: number },
 ): Promise<PlainResponse> {
   if (isHttp2(req)) {
     const response = reject(req);
@@ -76,7 +78,11 @@ export function rejectRequest(
   }
   // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
   (res as ServerResponse).shouldKeepAlive = false;
-  return discardBody(req as IncomingMessage, discardLimit).then(() => reject(req));
+  const request = req as IncomingMessage;
+  return discardBody(request, discardLimit).then(() => {
+    if (!request.complete) lingerAfterResponse(request, lingerBounds(request, idleGrace, discardLimit));
+    return reject(req);
+  });
 }
 
 function bodyText(response: PlainResponse): string {

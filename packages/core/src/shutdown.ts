@@ -87,7 +87,8 @@ async function run(
 ): Promise<ShutdownResult> {
   const deadline = createDeadline(parts.now, parts.options);
   const plan = planPhase(parts, readinessDelay, deadline.started);
-  startLameDuck(parts, plan, readinessDelay);
+  // Nothing to wait for from the start: the drain follows in this same turn of the event loop.
+  startLameDuck(parts, plan, readinessDelay, plan.check(deadline.started).done);
   // A phase with nothing to wait for is skipped: 0 in the result, not the time it took to log its start.
   const skipped = plan.check(parts.now()).done;
   if (!skipped) await waitForPlan(plan, parts.now, parts.probers.onProbe);
@@ -121,10 +122,11 @@ function startLameDuck(
   { phase, signals, tracker, tasks, log, options, platform }: ShutdownParts,
   plan: LameDuckPlan,
   readinessDelay: number | 'auto',
+  drainNext: boolean,
 ): void {
   phase.set('lameduck');
   signals.abortClosing(phase.reason);
-  tracker.markClosing();
+  tracker.markClosing(drainNext);
   log.info(
     {
       reason: phase.reason,

@@ -3,8 +3,20 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { createLameduck, type LameduckState, type ShutdownResult } from '@lameduck/core';
-import { closeServer, deferred, listen, once, request, uploadWhileClosing } from '@lameduck/test-utils';
+import { aborted, closeServer, deferred, listen, once, request, uploadWhileClosing } from '@lameduck/test-utils';
 import { TLS } from './helpers.js';
+
+/**
+ * A drain whose last stretch (its final `abortBefore`, when a late request gets the 503) starts 1 ms
+ * after the listener closes, with kept-alive sockets left open for the test.
+ */
+const LAST_STRETCH = {
+  silent: true,
+  readinessDelay: 0,
+  idleGrace: 60_000,
+  timeout: 70_000,
+  abortBefore: 64_999,
+} as const;
 
 /** A server whose `/slow` requests wait for `release`, announced through `arrived`. */
 function slowServer(kind: 'http' | 'https' = 'http') {
@@ -120,14 +132,31 @@ describe('drain', () => {
     await closeServer(server);
   });
 
-  test('a request on a kept-alive socket after the listener closed gets 503, Connection: close and Retry-After', async () => {
-    const lameduck = createLameduck({
-      silent: true,
-      readinessDelay: 0,
-      idleGrace: 60_000,
-      timeout: 70_000,
-      retryAfter: 7,
+  test('a request on a kept-alive socket after the listener closed is served; its response closes the connection', async () => {
+    const lameduck = createLameduck({ silent: true, readinessDelay: 0, idleGrace: 60_000, timeout: 70_000 });
+    const server = http.createServer((req, res) => {
+      if (lameduck.handle(req, res)) return;
+      req.resume();
+      req.on('end', () => res.end(`handled ${req.method} ${req.url}`));
     });
+    lameduck.attach(server);
+    const port = await listen(server);
+    const agent = keepAliveAgent();
+    const first = await request(port, { agent });
+    const closed = once(first.socket, 'close');
+
+    const done = lameduck.shutdown();
+    expect(lameduck.state).toBe('draining');
+    const late = await request(port, { agent, path: '/anything', method: 'POST', body: 'payload' });
+    expect(late).toMatchObject({ status: 200, body: 'handled POST /anything' });
+    expect(late.socket).toBe(first.socket);
+    expect(late.headers.connection).toBe('close');
+    await closed;
+    expect(await done).toMatchObject({ graceful: true, requests: { completed: 1, rejected: 0 } });
+  });
+
+  test('in the last abortBefore before requests are forced, a request on a kept-alive socket gets 503, Connection: close and Retry-After', async () => {
+    const lameduck = createLameduck({ ...LAST_STRETCH, retryAfter: 7 });
     const server = http.createServer((req, res) => {
       if (lameduck.handle(req, res)) return;
       res.end('ok');
@@ -140,6 +169,7 @@ describe('drain', () => {
     const done = lameduck.shutdown();
     expect(lameduck.state).toBe('draining');
     expect(lameduck.accepting).toBe(false);
+    await aborted(lameduck.deadlineSignal);
     const late = await request(port, { agent, path: '/anything', method: 'POST', body: 'payload' });
     expect(late.status).toBe(503);
     expect(late.headers.connection).toBe('close');
@@ -150,23 +180,20 @@ describe('drain', () => {
     expect(result).toMatchObject({ graceful: true, requests: { rejected: 1 } });
   });
 
-  test('an upload that arrives while closing gets its 503 instead of a reset', async () => {
+  test('an upload that arrives in the last stretch gets its 503 instead of a reset', async () => {
     // Larger than the loopback socket buffers, or the kernel would absorb it all either way.
     const size = 16 * 1024 * 1024;
-    const lameduck = createLameduck({
-      silent: true,
-      readinessDelay: 0,
-      idleGrace: 60_000,
-      timeout: 70_000,
-      discardLimit: size,
-    });
+    const lameduck = createLameduck({ ...LAST_STRETCH, discardLimit: size });
     const server = http.createServer((req, res) => {
       if (!lameduck.handle(req, res)) res.end('ok');
     });
     lameduck.attach(server);
     const port = await listen(server);
     let done!: Promise<ShutdownResult>;
-    const { received, error } = await uploadWhileClosing(port, server, size, () => (done = lameduck.shutdown()));
+    const { received, error } = await uploadWhileClosing(port, server, size, () => {
+      done = lameduck.shutdown();
+      return aborted(lameduck.deadlineSignal);
+    });
     expect(error).toBeUndefined();
     expect(received).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(received.toLowerCase()).toContain('connection: close');
@@ -175,10 +202,7 @@ describe('drain', () => {
 
   test('the 503 body and headers can be replaced; Connection: close stays', async () => {
     const lameduck = createLameduck({
-      silent: true,
-      readinessDelay: 0,
-      idleGrace: 60_000,
-      timeout: 70_000,
+      ...LAST_STRETCH,
       rejectBody: 'Back soon',
       rejectHeaders: { 'Retry-After': '30', 'X-Instance': 'a1' },
     });
@@ -190,6 +214,7 @@ describe('drain', () => {
     const agent = keepAliveAgent();
     await request(port, { agent });
     const done = lameduck.shutdown();
+    await aborted(lameduck.deadlineSignal);
     const late = await request(port, { agent });
     expect(late).toMatchObject({ status: 503, body: 'Back soon' });
     expect(late.headers).toMatchObject({

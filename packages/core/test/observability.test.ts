@@ -9,7 +9,7 @@ import {
   type Lameduck,
   type LameduckOptions,
 } from '@lameduck/core';
-import { closeServer, deferred, listen, request, type Deferred } from '@lameduck/test-utils';
+import { aborted, closeServer, deferred, listen, request, type Deferred } from '@lameduck/test-utils';
 
 const servers: http.Server[] = [];
 const agents: http.Agent[] = [];
@@ -53,7 +53,13 @@ async function serve(options: LameduckOptions): Promise<{
 }
 
 test('every documented channel gets each event once, in order, with the documented fields', async () => {
-  const { port, lameduck, arrived } = await serve({ timeout: 1_000, cleanupReserve: 400, idleGrace: 60_000 });
+  // The last stretch, where a late request gets the 503, starts 1 ms into the 600 ms drain window.
+  const { port, lameduck, arrived } = await serve({
+    timeout: 1_000,
+    cleanupReserve: 400,
+    abortBefore: 599,
+    idleGrace: 60_000,
+  });
   const events: { name: string; message: Record<string, unknown> }[] = [];
   const listeners = Object.values(CHANNELS).map((name) => {
     const listener = (message: unknown) => events.push({ name, message: message as Record<string, unknown> });
@@ -75,6 +81,7 @@ test('every documented channel gets each event once, in order, with the document
     const hung = request(port, { path: '/slow?never', agent: keepAlive() }).catch((error: Error) => error);
     await arrived.promise;
     const done = lameduck.shutdown('test');
+    await aborted(lameduck.deadlineSignal);
     const late = await request(port, { path: '/late', agent: kept });
     expect(late.status).toBe(503);
     const result = await done;
@@ -117,11 +124,13 @@ test('every documented channel gets each event once, in order, with the document
   }
 });
 
-test('/metrics kept serving: scraped on a kept-alive connection after the listener closed, 200 with the drain counters', async () => {
+test('/metrics kept serving: scraped on a kept-alive connection in the last stretch, 200 with the drain counters', async () => {
+  // The last stretch, where other requests get the 503, starts 1 ms into the 25 s drain window.
   const { port, lameduck, server, arrived, release } = await serve({
     keepServing: ['/metrics'],
     idleGrace: 60_000,
     timeout: 30_000,
+    abortBefore: 24_999,
   });
   const scraper = keepAlive();
   const before = await request(port, { path: '/metrics', agent: scraper });
@@ -134,6 +143,7 @@ test('/metrics kept serving: scraped on a kept-alive connection after the listen
   await request(port, { agent: other });
   const done = lameduck.shutdown('SIGTERM');
   expect(server.listening).toBe(false);
+  await aborted(lameduck.deadlineSignal);
   expect((await request(port, { path: '/', agent: other })).status).toBe(503);
 
   const scrape = await request(port, { path: '/metrics?x=1', agent: scraper });

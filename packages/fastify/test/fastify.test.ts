@@ -9,12 +9,12 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { createLameduck, type Lameduck, type LameduckState } from '@lameduck/core';
 import graceful, { type GracefulOptions } from '@lameduck/fastify';
-import { deferred, once, request, type Deferred } from '@lameduck/test-utils';
+import { aborted, deferred, once, request, type Deferred } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 const AUTH = { authorization: 'yes' };
@@ -181,7 +181,7 @@ describe('Fastify’s own paths', () => {
     expect(await done).toMatchObject({ graceful: true });
   });
 
-  test('with return503OnClosing: false, a request arriving during app.close() gets lameduck’s 503, Retry-After included', async () => {
+  test('with return503OnClosing: false, a request arriving during app.close() is served, its response closing the connection', async () => {
     const { app, port, arrived, release } = await start(
       { idleGrace: 60_000, timeout: 70_000 },
       { fastify: { return503OnClosing: false } },
@@ -193,6 +193,29 @@ describe('Fastify’s own paths', () => {
     const draining = reached(app.lameduck, 'draining');
     const closing = app.close();
     await draining;
+    const late = await request(port, { agent: kept, headers: AUTH });
+    expect(late).toMatchObject({ status: 200, headers: { connection: 'close' } });
+    expect(late.headers['retry-after']).toBeUndefined();
+    release.resolve();
+    expect((await slow).status).toBe(200);
+    await closing;
+    expect(app.lameduck.stats().requests).toMatchObject({ rejected: 0 });
+  });
+
+  test('with return503OnClosing: false, a request arriving in the last stretch of app.close() gets lameduck’s 503, Retry-After included', async () => {
+    // The last stretch starts 1 ms into the 65 s drain window.
+    const { app, port, arrived, release } = await start(
+      { readinessDelay: 0, idleGrace: 60_000, timeout: 70_000, abortBefore: 64_999 },
+      { fastify: { return503OnClosing: false } },
+    );
+    const kept = keepAlive();
+    await request(port, { agent: kept, headers: AUTH });
+    const slow = request(port, { path: '/slow', agent: keepAlive(), headers: AUTH });
+    await arrived.promise;
+    const draining = reached(app.lameduck, 'draining');
+    const closing = app.close();
+    await draining;
+    await aborted(app.lameduck.deadlineSignal);
     const late = await request(port, { agent: kept, headers: AUTH });
     expect(late.status).toBe(503);
     expect(late.headers['retry-after']).toBe('5');
@@ -258,6 +281,40 @@ describe.each(VERSIONS)('%s: closing over real sockets', (version) => {
     await closing;
     expect(order).toEqual(['app onClose', 'lameduck closed']);
     expect(app.server.listening).toBe(false);
+  });
+
+  // Before: Fastify's close() waited for its server's close event, which Node emits once every socket is
+  // destroyed, so the idle sockets were destroyed from JavaScript, 256 per turn, before the onClose hooks
+  // (and the process's exit) could run: hundreds of ms with 10,000 of them.
+  test('with 2,000 idle keep-alive sockets, the onClose hooks run without waiting for each one to be destroyed; all still close', async () => {
+    const sockets: Socket[] = [];
+    let openAtOnClose: number | undefined;
+    const { app, port } = await start(
+      { readinessDelay: 0, idleGrace: 0, timeout: 120_000 },
+      {
+        version,
+        setup: (fastify) => {
+          fastify.server.on('connection', (socket: Socket) => sockets.push(socket));
+          fastify.addHook('onClose', async () => {
+            openAtOnClose = sockets.filter((socket) => !socket.destroyed).length;
+          });
+        },
+      },
+    );
+    const agent = new http.Agent({ keepAlive: true, maxFreeSockets: Infinity });
+    agents.push(agent);
+    const replies = await Promise.all(Array.from({ length: 2_000 }, () => request(port, { agent, headers: AUTH })));
+    const clientSockets = new Set(replies.map((reply) => reply.socket));
+    const allClosed = Promise.all([...clientSockets].map((socket) => once(socket, 'close')));
+
+    const result = await app.lameduck.shutdown('SIGTERM');
+    expect(result).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+    expect({ sockets: sockets.length, idle: clientSockets.size }).toEqual({ sockets: 2_000, idle: 2_000 });
+    // Fastify 5.10 and 5.11 destroy every connection themselves in close() (closeAllConnections).
+    if (version === 'fastify-5.10' || version === 'fastify-5.11') expect(openAtOnClose).toBe(0);
+    else expect(openAtOnClose).toBeGreaterThan(0);
+    // Still closed by lameduck (in batches), with no process exit to do it.
+    await allClosed;
   });
 
   test('app.lameduck.shutdown() (the signal path) drains, then closes Fastify: its onClose hooks run before the result', async () => {

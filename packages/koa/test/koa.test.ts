@@ -4,7 +4,7 @@ import Koa from 'koa';
 import supertest from 'supertest';
 import type { Lameduck } from '@lameduck/core';
 import { graceful, type GracefulMiddleware, type GracefulOptions } from '@lameduck/koa';
-import { closeServer, deferred, listen, once, request } from '@lameduck/test-utils';
+import { aborted, closeServer, deferred, listen, once, request } from '@lameduck/test-utils';
 
 const QUIET = { handleSignals: false, silent: true } as const;
 
@@ -159,7 +159,9 @@ describe('Koa', () => {
   test('the 503 keeps Connection: close and Retry-After where a later middleware would throw', async () => {
     const app = new Koa();
     app.silent = true;
-    const middleware = graceful({ ...QUIET, rejectHeaders: { 'x-instance': 'pod-1' } });
+    // The last stretch, where a late request gets the 503, starts 1 ms into the 65 s drain window.
+    const stretch = { readinessDelay: 0, timeout: 70_000, abortBefore: 64_999 };
+    const middleware = graceful({ ...QUIET, ...stretch, rejectHeaders: { 'x-instance': 'pod-1' } });
     app.use(middleware);
     app.use(() => {
       throw Object.assign(new Error('refused'), { status: 403 });
@@ -168,6 +170,7 @@ describe('Koa', () => {
     const before = await get(app, '/');
     expect(before.status).toBe(403);
     const { release } = drainHeld(middleware.lameduck);
+    await aborted(middleware.lameduck.deadlineSignal);
     const late = await get(app, '/');
     expect(late.status).toBe(503);
     expect(late.headers.connection).toBe('close');

@@ -68,7 +68,7 @@ export async function closeServer(server: http.Server | https.Server): Promise<v
 
 /**
  * Uploads `size` bytes with PUT like a client that reads its response only once its body is sent,
- * after `start()` (which begins the shutdown). The body follows once the server has decided: either
+ * after `start()` (which begins the shutdown; the request is sent once it has resolved). The body follows once the server has decided: either
  * it answered already, or it is reading the body first. Resolves with what the client read and the
  * socket error, if any: a server that closed with body unread resets the client and loses its 503.
  */
@@ -76,7 +76,7 @@ export async function uploadWhileClosing(
   port: number,
   server: http.Server,
   size: number,
-  start: () => void,
+  start: () => unknown,
   headers = '',
 ): Promise<{ received: string; error: NodeJS.ErrnoException | undefined }> {
   const client = net.connect(port, '127.0.0.1');
@@ -91,7 +91,7 @@ export async function uploadWhileClosing(
   const decided = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
     server.prependListener('request', (req, res) => resolve([req, res])),
   );
-  start();
+  await start();
   client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\n${headers}Content-Length: ${size}\r\n\r\n`);
   const [req, res] = await decided;
   if (!res.writableFinished && req.readableFlowing !== true) {

@@ -1,5 +1,5 @@
 /** @lameduck/test-utils (private): what the tests, `bench/` and the demo share. Runs from source, never built. */
-export { deferred, once, type Deferred } from './promises.js';
+export { aborted, deferred, once, type Deferred } from './promises.js';
 export {
   closeServer,
   freePort,

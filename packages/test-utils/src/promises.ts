@@ -20,3 +20,9 @@ export function deferred<T = void>(): Deferred<T> {
 export function once(emitter: NodeJS.EventEmitter, event: string): Promise<unknown[]> {
   return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args)));
 }
+
+/** Resolves once `signal` has aborted (at once if it has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

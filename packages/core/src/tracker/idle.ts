@@ -1,7 +1,7 @@
 /** Idle closing during a drain: listeners closed without Node's instant purge, sockets closed once quiet (the idleGrace rule), in batches. */
 import type { AttachableServer } from '../types.js';
-import { lastActive, timersNow } from './internals.js';
-import { destroyConnection } from './sockets.js';
+import { lastActive, releaseFromServer } from './internals.js';
+import { destroyConnection, unqueue } from './sockets.js';
 import type { Connection, TrackerState } from './state.js';
 
 const noop = (): void => {};
@@ -42,8 +42,11 @@ export function review(
 
 /** Whether the idle rule applies to `connection` now: no request in flight, not upgraded, not HTTP/2. */
 function closable(state: TrackerState, connection: Connection): boolean {
-  if (connection.raw.destroyed || connection.pending.length > 0) return false;
-  if (connection.upgrade !== undefined || connection.session !== undefined) return false;
+  if (connection.pending.length > 0 || connection.upgrade !== undefined || connection.session !== undefined) {
+    return false;
+  }
+  // Last: the one read of the socket itself.
+  if (connection.raw.destroyed) return false;
   return connection.http !== undefined || !state.unlinked.has(connection.server);
 }
 
@@ -59,6 +62,7 @@ export function becameIdle(state: TrackerState, connection: Connection): void {
 /** Queues `connection` to be closed with the next batch. */
 function closeSoon(state: TrackerState, connection: Connection): void {
   connection.queued = true;
+  state.queuedCount++;
   state.closeQueue.push(connection);
   // Not unref()ed: an unref()ed immediate does not wake a loop waiting for I/O, and the batches then
   // crawl at the pace of other events. It lives only while connections wait to be closed.
@@ -71,7 +75,7 @@ function closeBatch(state: TrackerState): void {
   const unknown = new Set<AttachableServer>();
   const time = state.now();
   for (const connection of batch) {
-    connection.queued = false;
+    unqueue(state, connection);
     if (!closable(state, connection)) continue;
     if (connection.raw.bytesRead !== connection.bytesSeen && (connection.unknown || time < connection.closeBy)) {
       review(state, connection);
@@ -124,7 +128,11 @@ function closeIdleByNode(server: AttachableServer): void {
  * destroys every socket between requests at that instant, resetting a client whose next request is
  * already on the wire (the same-tick race closeListener avoids), and it is called again by any code that
  * closes the server during the drain: Node's server.close(), Fastify's close(), the application's own.
- * Sockets lameduck cannot read are still Node's to judge.
+ * Those wait for the server's `close` event, which Node emits once every socket has closed: sockets
+ * already waiting to be closed (idle, quiet for idleGrace) are let go of, so that the close completes
+ * now while they are still closed in batches, or by the kernel as the process exits (10,000 idle
+ * sockets take hundreds of ms to destroy from JavaScript). Sockets lameduck cannot read are still
+ * Node's to judge.
  */
 export function batchIdleClosing(state: TrackerState): void {
   for (const server of state.servers.keys()) {
@@ -139,6 +147,7 @@ export function batchIdleClosing(state: TrackerState): void {
         if (connection.server !== server) continue;
         if (connection.unknown) unknown = true;
         else if (!connection.queued) review(state, connection);
+        else if (!connection.raw.destroyed) releaseFromServer(connection.raw, server);
       }
       if (unknown) original.call(instance);
     };
@@ -155,26 +164,33 @@ export function restoreIdleClosing(state: TrackerState): void {
   for (const restore of state.restores.splice(0)) restore();
 }
 
-/** From the drain's start: when each idle connection went quiet, then the idleGrace rule for every connection. */
+/**
+ * Shutdown has started: when `connection` last showed activity, read in the same pass over the sockets
+ * as what each has in flight (each socket read once; with 10,000 idle ones every pass delays the first
+ * close). From Node's keep-alive timer, or since it connected if it never sent a byte; else (part of a
+ * request on its way, say) from now. `review()` sees the bytes that arrive after.
+ */
+export function noteActivity(connection: Connection, time: number, timers: number | undefined): void {
+  const bytes = connection.raw.bytesRead;
+  connection.bytesSeen = bytes;
+  const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
+  if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
+  else if (bytes === 0) connection.idleSince = connection.connectedAt;
+  else connection.idleSince = time;
+}
+
+/** The drain starts at `time`: the idleGrace rule for `connection` (see `noteActivity` for when it went quiet). */
+export function reviewAtDrainStart(state: TrackerState, connection: Connection, time: number): void {
+  connection.closeBy = time + 2 * state.idleGrace;
+  // No turn of the event loop since the shutdown's pass (no lame-duck phase): no byte can have arrived.
+  review(state, connection, time, state.bytesCurrent ? connection.bytesSeen : connection.raw.bytesRead);
+}
+
+/** From the drain's start: the idleGrace rule for every connection, unless the shutdown's pass applied it in this same turn. */
 export function startIdleClosing(state: TrackerState): void {
-  const time = state.now();
-  const timers = timersNow();
-  const closingSince = state.closingSince ?? time;
-  // One pass: with 10,000 idle sockets, every read per socket here delays the first close.
-  for (const connection of state.connections) {
-    connection.closeBy = time + 2 * state.idleGrace;
-    // Idle since during the lame-duck phase: known (review() sees bytes since). Otherwise from Node's
-    // keep-alive timer, or since it connected if it never sent a byte; else (part of a request on its
-    // way, say) from now.
-    const bytes = connection.raw.bytesRead;
-    if (connection.idleSince < closingSince) {
-      connection.bytesSeen = bytes;
-      const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
-      if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
-      else if (connection.bytesSeen === 0) connection.idleSince = connection.connectedAt;
-      else connection.idleSince = time;
-    }
-    review(state, connection, time, bytes);
+  if (!state.reviewed) {
+    const time = state.now();
+    for (const connection of state.connections) reviewAtDrainStart(state, connection, time);
   }
   const late = [...state.servers].filter(([, entry]) => entry.unadopted).map(([server]) => server);
   if (late.length > 0) {

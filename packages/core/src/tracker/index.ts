@@ -31,9 +31,10 @@ export interface Tracker {
   readonly inflight: () => InflightRequest[];
   /**
    * Shutdown has started: learns what is in flight, lets the last response on each connection close
-   * it (`Connection: close`), and follows requests until `dispose()`.
+   * it (`Connection: close`), and follows requests until `dispose()`. `drainNext`: `drain()` follows in
+   * this same turn, so the same pass over the sockets applies the idleGrace rule too.
    */
-  markClosing(): void;
+  markClosing(drainNext?: boolean): void;
   /** Closes the listeners and every socket once idle; resolves when every server has closed. */
   drain(): Promise<void>;
   /**
@@ -83,6 +84,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
   function done(server: AttachableServer, entry: ServerEntry): boolean {
     if (entry.closed) return true;
     if (entry.unadopted || server.listening) return false;
+    // Every connection waits to be closed (how a drain of idle sockets ends): none to look at one by one.
+    if (state.queuedCount === state.connections.size) return true;
     for (const connection of state.connections) {
       if (connection.server === server && !connection.queued && !connection.raw.destroyed) return false;
     }
@@ -93,9 +96,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     if (resolveDrained === undefined) return;
     for (const [server, entry] of state.servers) if (!done(server, entry)) return;
     // A server closes once its sockets are destroyed, which can be before their 'close' events.
-    for (const connection of state.connections) {
-      if (connection.raw.destroyed && connection.pending.length > 0) countLost(state, connection);
-    }
+    for (const connection of state.busy) if (connection.raw.destroyed) countLost(state, connection);
     resolveDrained();
     resolveDrained = undefined;
   }
@@ -160,8 +161,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     inflight: () => inflightRequests(state),
     completedWhileClosing: () => state.completed,
     lost: () => state.lost,
-    markClosing() {
-      requests.start();
+    markClosing(drainNext = false) {
+      requests.start(drainNext);
       followStreams(state);
     },
 

@@ -17,6 +17,11 @@ import { Socket } from 'node:net';
  * - `session[kState].streams` (lib/internal/http2/core.js): the HTTP/2 streams open on a session, and
  *   `stream[kRequest]`, the compatibility API's request (method, path) of each.
  * - `tlsSocket._parent`: the raw TCP socket under a TLS socket (lib/_tls_wrap.js).
+ * - `socket._handle.reading` / `readStart()`: whether the socket reads from the kernel. While Node's
+ *   HTTP parser consumes a socket it stops and starts its reads itself (`onSocketPause`/`onSocketResume`),
+ *   and a socket it stopped stays stopped once the parser lets go of it (a lingering close, linger.ts).
+ * - `server._connections` and `socket._server` (lib/net.js): a server counts its open sockets and emits
+ *   `close` once the count is 0 and it has stopped listening; each socket decrements it when destroyed.
  * - `ServerResponse.prototype._storeHeader` (lib/_http_outgoing.js): reads `shouldKeepAlive` when the
  *   head is written. A response queued behind another cannot be reached before then, so its request is
  *   marked and the head is closed there.
@@ -62,6 +67,37 @@ export function socketRequests(socket: Socket): SocketRequests | undefined {
 /** The request whose response is being written on `socket` now, if Node says. */
 export function currentRequest(socket: Socket): IncomingMessage | undefined {
   return socketRequests(socket)?.response?.req;
+}
+
+/**
+ * Makes `socket` read from the kernel again, as Node's `onSocketResume` does, once its HTTP parser has
+ * stopped consuming it: Node does not restart reads it stopped for the parser. Returns false when the
+ * handle cannot be read (the caller's timers still bound what it waits for).
+ */
+export function startReading(socket: Socket): boolean {
+  if (!usable()) return false;
+  const handle = (socket as unknown as { _handle?: { reading?: unknown; readStart?: unknown } | null })._handle;
+  if (handle === undefined || handle === null || typeof handle.readStart !== 'function') return false;
+  if (handle.reading !== true) {
+    handle.reading = true;
+    (handle.readStart as () => void).call(handle);
+  }
+  return true;
+}
+
+/**
+ * Stops `server` counting `socket` (open, not destroyed) among the connections its `close` waits for:
+ * the socket stays open, and is closed later without touching the server's count. Returns false when
+ * Node's state cannot be read; the server then closes once the socket has.
+ */
+export function releaseFromServer(socket: Socket, server: object): boolean {
+  if (!usable()) return false;
+  const tagged = socket as unknown as { _server?: unknown };
+  const counted = server as { _connections?: unknown };
+  if (tagged._server !== server || typeof counted._connections !== 'number' || counted._connections <= 0) return false;
+  tagged._server = null;
+  counted._connections--;
+  return true;
 }
 
 /**

@@ -4,8 +4,14 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Socket } from 'node:net';
 import type { AttachableServer, InflightRequest } from '../types.js';
 import { inflightStreams } from './http2.js';
-import { becameIdle } from './idle.js';
-import { closeAfterResponseTo, keepAfterResponseTo, socketRequests, type SocketRequests } from './internals.js';
+import { becameIdle, noteActivity, reviewAtDrainStart } from './idle.js';
+import {
+  closeAfterResponseTo,
+  keepAfterResponseTo,
+  socketRequests,
+  timersNow,
+  type SocketRequests,
+} from './internals.js';
 import type { Sockets } from './sockets.js';
 import { connectionOf, toInflight, type Connection, type Pending, type TrackerState } from './state.js';
 
@@ -26,7 +32,7 @@ export interface Requests {
    * Shutdown has started: learns what each connection has in flight, lets the last response queued on
    * each close it, and follows Node's request channels until `stop()`.
    */
-  start(): void;
+  start(drainNext: boolean): void;
   /** Stops following the channels and lets go of every response it marked. */
   stop(): void;
   /** A request on a socket this tracker does not know: adopts the socket, attaching its server if need be. */
@@ -50,10 +56,15 @@ function pendingFrom({ response, last }: SocketRequests): Pending[] {
   return pending;
 }
 
+/** The connections that can have requests in flight: from the shutdown's start, only those known to. */
+function candidates(state: TrackerState): Iterable<Connection> {
+  return state.closingSince === undefined ? state.connections : state.busy;
+}
+
 /** How many requests and HTTP/2 streams are in flight (pipelined requests queued before the shutdown may be missing). */
 export function inflightCount(state: TrackerState): number {
   let count = inflightStreams(state).length;
-  for (const connection of state.connections) count += pendingOf(state, connection).length;
+  for (const connection of candidates(state)) count += pendingOf(state, connection).length;
   return count;
 }
 
@@ -61,7 +72,7 @@ export function inflightCount(state: TrackerState): number {
 export function inflightRequests(state: TrackerState): InflightRequest[] {
   const time = state.now();
   const requests: InflightRequest[] = [];
-  for (const connection of state.connections) {
+  for (const connection of candidates(state)) {
     for (const { req, started } of pendingOf(state, connection)) {
       requests.push(toInflight(state, { method: req.method ?? 'GET', url: req.url ?? '', started }, time));
     }
@@ -93,7 +104,7 @@ function markLast(connection: Connection, response: ServerResponse): void {
 }
 
 /** Shutdown has started: what `connection` has in flight, and its last response marked to close it. */
-function learn(connection: Connection): void {
+function learn(state: TrackerState, connection: Connection): void {
   if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return;
   const known = socketRequests(connection.http);
   if (known === undefined) {
@@ -105,6 +116,7 @@ function learn(connection: Connection): void {
   connection.pending = pendingFrom(known);
   const last = connection.pending.at(-1);
   if (last === undefined) return;
+  state.busy.add(connection);
   const { response } = known;
   if (response !== undefined && response.req === last.req) markLast(connection, response);
   else if (closeAfterResponseTo(last.req)) connection.closerRequest = last.req;
@@ -131,6 +143,7 @@ export function createRequests(
     clearTimeout(connection.timer);
     connection.timer = undefined;
     connection.pending.push({ req: request, started: state.now() });
+    state.busy.add(connection);
     unmark(connection);
     markLast(connection, response);
   }
@@ -143,6 +156,7 @@ export function createRequests(
     const index = connection.pending.findIndex((pending) => pending.req === request);
     // Responses finish in order: those before it are done too.
     if (index >= 0) connection.pending.splice(0, index + 1);
+    if (connection.pending.length === 0) state.busy.delete(connection);
     if (request === connection.closerRequest) keepAfterResponseTo(request);
     if (request === connection.closerRequest || response === connection.closer) {
       connection.closer = undefined;
@@ -153,9 +167,20 @@ export function createRequests(
   }
 
   return {
-    start() {
-      state.closingSince = state.now();
-      for (const connection of state.connections) learn(connection);
+    start(drainNext) {
+      const time = state.now();
+      const timers = timersNow();
+      state.closingSince = time;
+      // One pass: each socket is read once, for what it has in flight and when it last showed activity,
+      // and, when the drain starts in this same turn, what the idleGrace rule makes of it.
+      for (const connection of state.connections) {
+        learn(state, connection);
+        noteActivity(connection, time, timers);
+        if (drainNext) reviewAtDrainStart(state, connection, time);
+      }
+      state.bytesCurrent = true;
+      state.reviewed = drainNext;
+      queueMicrotask(() => (state.bytesCurrent = state.reviewed = false));
       subscribe(REQUEST_START, onRequestStart);
       subscribe(RESPONSE_FINISH, onResponseFinish);
       following = true;
@@ -166,7 +191,8 @@ export function createRequests(
         unsubscribe(RESPONSE_FINISH, onResponseFinish);
       }
       following = false;
-      for (const connection of state.connections) unmark(connection);
+      // Only a connection with a request in flight has a response marked.
+      for (const connection of state.busy) unmark(connection);
     },
     track(req) {
       const socket = req.socket as Socket | null;
@@ -177,7 +203,7 @@ export function createRequests(
       if (!state.servers.has(attachable)) attach(attachable);
       // attach() adopts every socket Node lists; this one, should Node's list be unreadable.
       const connection = connectionOf(state, socket) ?? sockets.adopt(socket, attachable);
-      if (state.closingSince !== undefined) learn(connection);
+      if (state.closingSince !== undefined) learn(state, connection);
     },
   };
 }

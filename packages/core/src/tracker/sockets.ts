@@ -35,6 +35,11 @@ export function createSockets(state: TrackerState): Sockets {
       closeBy: Infinity,
       queued: false,
     };
+    // Accepted (or adopted) after the shutdown's pass over the sockets: activity counts from now.
+    if (state.closingSince !== undefined) {
+      connection.idleSince = connection.connectedAt;
+      connection.bytesSeen = raw.bytesRead;
+    }
     (raw as Tagged<Socket>)[kConnection] = connection;
     if (http !== undefined) (http as Tagged<Socket>)[kConnection] = connection;
     state.connections.add(connection);
@@ -49,6 +54,8 @@ export function createSockets(state: TrackerState): Sockets {
     clearTimeout(connection.timer);
     if (connection.upgrade !== undefined) state.upgraded--;
     if (connection.pending.length > 0) countLost(state, connection);
+    state.busy.delete(connection);
+    unqueue(state, connection);
     // The response it marked will never be written: let go of the mark (and of the hook with the last).
     if (connection.closerRequest !== undefined) keepAfterResponseTo(connection.closerRequest);
     connection.closerRequest = undefined;
@@ -79,6 +86,8 @@ export function createSockets(state: TrackerState): Sockets {
         if (connection.server !== server) continue;
         clearTimeout(connection.timer);
         state.connections.delete(connection);
+        state.busy.delete(connection);
+        unqueue(state, connection);
         if (connection.upgrade !== undefined) state.upgraded--;
         connection.raw.off('close', onSocketClose);
         delete (connection.raw as Tagged<Socket>)[kConnection];
@@ -97,6 +106,14 @@ export function countLost(state: TrackerState, connection: Connection): void {
   const writing = connection.http === undefined ? undefined : currentRequest(connection.http);
   for (const { req } of connection.pending) if (req !== writing) state.lost++;
   connection.pending = [];
+  state.busy.delete(connection);
+}
+
+/** `connection` no longer waits to be closed (closed, forgotten, or taken from the queue). */
+export function unqueue(state: TrackerState, connection: Connection): void {
+  if (!connection.queued) return;
+  connection.queued = false;
+  state.queuedCount--;
 }
 
 /** Destroys a connection now: its TLS socket, then its raw socket. */

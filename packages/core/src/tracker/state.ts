@@ -69,6 +69,8 @@ export interface TrackerState {
   readonly now: Clock;
   readonly servers: Map<AttachableServer, ServerEntry>;
   readonly connections: Set<Connection>;
+  /** From the shutdown's start: the connections with requests in flight (`pending` not empty). */
+  readonly busy: Set<Connection>;
   /** HTTP/2 streams in flight, from the shutdown's start. */
   readonly streams: Map<Http2Stream, Started>;
   readonly sessions: Set<Http2Session>;
@@ -91,10 +93,16 @@ export interface TrackerState {
   /** Idle connections waiting for the next batch to close them, and that batch. */
   readonly closeQueue: Connection[];
   closeBatch: NodeJS.Immediate | undefined;
+  /** How many connections are `queued`: when all are, the drain has nothing left to wait for. */
+  queuedCount: number;
   /** Ends the drain if nothing but connections being closed is left (set by the tracker). */
   settle: () => void;
   /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
   forced: boolean;
+  /** Every connection's `bytesSeen` was read in this turn of the event loop (cleared by a microtask). */
+  bytesCurrent: boolean;
+  /** In this same turn, every connection was reviewed for the drain about to start (cleared with `bytesCurrent`). */
+  reviewed: boolean;
 }
 
 export function createTrackerState(idleGrace: number, now: Clock): TrackerState {
@@ -104,6 +112,7 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     now,
     servers: new Map(),
     connections: new Set(),
+    busy: new Set(),
     streams: new Map(),
     sessions: new Set(),
     unlinked: new WeakSet(),
@@ -116,8 +125,11 @@ export function createTrackerState(idleGrace: number, now: Clock): TrackerState 
     restores: [],
     closeQueue: [],
     closeBatch: undefined,
+    queuedCount: 0,
     settle: () => {},
     forced: false,
+    bytesCurrent: false,
+    reviewed: false,
   };
 }
 
