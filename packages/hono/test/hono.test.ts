@@ -9,12 +9,14 @@ import { serve as serve1 } from '@hono/node-server-1';
 import { serve as serve2, upgradeWebSocket as builtInUpgrade } from '@hono/node-server';
 import { createNodeWebSocket } from '@hono/node-ws';
 import { graceful, type Env, type GracefulOptions } from '@lameduck/hono';
-import { deferred, h2Request, once, request } from '@lameduck/test-utils';
+import { aborted, deferred, h2Request, once, request } from '@lameduck/test-utils';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { WebSocket, WebSocketServer } from 'ws';
 
 const QUIET = { handleSignals: false, silent: true, readinessDelay: 0, idleGrace: 20 } as const;
+/** A drain whose last stretch (where a late request gets the 503) starts 1 ms after the listener closes. */
+const LAST_STRETCH = { idleGrace: 60_000, timeout: 70_000, abortBefore: 64_999 } as const;
 const FIXTURES = join(__dirname, '..', '..', 'core', 'test', 'fixtures');
 const TLS = { key: readFileSync(join(FIXTURES, 'key.pem')), cert: readFileSync(join(FIXTURES, 'cert.pem')) };
 type Serve = typeof serve2;
@@ -72,7 +74,7 @@ describe.each([
       c.header('x-around', 'yes');
     });
     app.use(cors({ origin: 'https://example.com' }));
-    const middleware = graceful({ ...QUIET, idleGrace: 60_000, timeout: 70_000 });
+    const middleware = graceful({ ...QUIET, ...LAST_STRETCH });
     app.use(middleware);
     app.get('/', (c) => c.text('ok'));
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
@@ -88,6 +90,7 @@ describe.each([
     expect(ready.headers['x-around']).toBe('yes');
     expect(ready.headers['access-control-allow-origin']).toBe('https://example.com');
     const done = middleware.lameduck.shutdown();
+    await aborted(middleware.lameduck.deadlineSignal);
     const late = await request(port, { headers: origin, agent });
     expect(late.status).toBe(503);
     expect(late.headers.connection).toBe('close');
@@ -121,10 +124,10 @@ describe.each([
     expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
   });
 
-  test('a body beyond discardLimit after the listener closed: the 503 arrives, then the connection closes', async () => {
+  test('a body beyond discardLimit in the last stretch: the 503 arrives, then the connection closes', async () => {
     // lameduck answers without reading it; node-server's own drain of unread bodies must not hold or break that.
     const app = new Hono<Env>();
-    const { middleware, port } = await start(serve, app, { idleGrace: 60_000, timeout: 70_000, discardLimit: 1_024 });
+    const { middleware, port } = await start(serve, app, { ...LAST_STRETCH, discardLimit: 1_024 });
     app.use(middleware);
     app.post('/upload', (c) => c.text('never'));
     const socket = net.connect(port, '127.0.0.1');
@@ -133,6 +136,7 @@ describe.each([
     socket.write('GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n');
     await once(socket, 'data');
     const done = middleware.lameduck.shutdown();
+    await aborted(middleware.lameduck.deadlineSignal);
     let received = '';
     socket.on('data', (data: Buffer) => (received += data.toString()));
     const closed = once(socket, 'close');

@@ -22,7 +22,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Logger } from '@lameduck/core';
-import { deferred, request } from '@lameduck/test-utils';
+import { aborted, deferred, request } from '@lameduck/test-utils';
 import {
   InjectLameduck,
   LAMEDUCK,
@@ -116,7 +116,9 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
   }
 
   test('probes and the 503 are answered before middleware registered first, guards, interceptors and pipes', async () => {
-    @Module({ imports: [LameduckModule.forRoot({ ...QUIET, idleGrace: 60_000 })], controllers: [GuardedController] })
+    // The drain's last stretch (where a late request gets the 503) starts 1 ms after the listener closes.
+    const options = { ...QUIET, readinessDelay: 0, idleGrace: 60_000, timeout: 70_000, abortBefore: 64_999 };
+    @Module({ imports: [LameduckModule.forRoot(options)], controllers: [GuardedController] })
     class AppModule {}
     const app = await NestFactory.create(AppModule, adapter(platform), { logger: false });
     apps.push(app);
@@ -137,12 +139,16 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     reached.length = 0;
     const agent = new http.Agent({ keepAlive: true });
     await request(port, { path: '/readyz', agent });
+    const hold = deferred();
+    void lameduck.addTask(hold.promise);
     const done = lameduck.shutdown('deploy', { readinessDelay: 0 });
+    await aborted(lameduck.deadlineSignal);
     const late = await request(port, { path: '/guarded', agent });
     expect(late.status).toBe(503);
     expect(late.headers['retry-after']).toBe('5');
     expect(reached).toEqual([]);
     agent.destroy();
+    hold.resolve();
     expect(await done).toMatchObject({ graceful: true, requests: { rejected: 1 } });
   });
 
