@@ -9,6 +9,20 @@ import { TLS } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0, idleGrace: 20 } as const;
 
+/**
+ * The error a new stream on `session` meets after a GOAWAY: Node 22 throws it from `request()`, Node 24
+ * and later emit it as the stream's `error`.
+ */
+async function refusal(session: http2.ClientHttp2Session): Promise<unknown> {
+  try {
+    const stream = session.request({ ':path': '/' });
+    const [error] = (await once(stream, 'error')) as [NodeJS.ErrnoException];
+    return error.code;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code;
+  }
+}
+
 /** An HTTP server with a ws WebSocketServer on it, attached to `lameduck`. */
 async function webSocketServer(lameduck: Lameduck) {
   const server = http.createServer((req, res) => {
@@ -206,9 +220,7 @@ describe('HTTP/2', () => {
 
     const done = lameduck.shutdown();
     await goaway;
-    expect(() => session.request({ ':path': '/' })).toThrow(
-      expect.objectContaining({ code: 'ERR_HTTP2_GOAWAY_SESSION' }),
-    );
+    expect(await refusal(session)).toBe('ERR_HTTP2_GOAWAY_SESSION');
     release.resolve();
     const reply = await slow;
     expect(reply).toMatchObject({ status: 200, body: 'slow done' });
