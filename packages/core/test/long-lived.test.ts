@@ -4,24 +4,10 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { createLameduck, type Lameduck } from '@lameduck/core';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, deferred, h2Request, listen, once, request } from '@lameduck/test-utils';
+import { closeServer, deferred, h2Refusal, h2Request, listen, once, request } from '@lameduck/test-utils';
 import { TLS } from './helpers.js';
 
 const quick = { silent: true, readinessDelay: 0, idleGrace: 20 } as const;
-
-/**
- * The error a new stream on `session` meets after a GOAWAY: Node 22 throws it from `request()`, Node 24
- * and later emit it as the stream's `error`.
- */
-async function refusal(session: http2.ClientHttp2Session): Promise<unknown> {
-  try {
-    const stream = session.request({ ':path': '/' });
-    const [error] = (await once(stream, 'error')) as [NodeJS.ErrnoException];
-    return error.code;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code;
-  }
-}
 
 /** An HTTP server with a ws WebSocketServer on it, attached to `lameduck`. */
 async function webSocketServer(lameduck: Lameduck) {
@@ -220,7 +206,7 @@ describe('HTTP/2', () => {
 
     const done = lameduck.shutdown();
     await goaway;
-    expect(await refusal(session)).toBe('ERR_HTTP2_GOAWAY_SESSION');
+    expect(await h2Refusal(session)).toBe('ERR_HTTP2_GOAWAY_SESSION');
     release.resolve();
     const reply = await slow;
     expect(reply).toMatchObject({ status: 200, body: 'slow done' });
