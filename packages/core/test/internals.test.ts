@@ -199,4 +199,23 @@ describe(`Node ${process.version}: when Node internals cannot be read`, () => {
     idle.destroy();
     busy.destroy();
   });
+
+  test('a request that hangs is waited for until the deadline, then destroyed: forced, not graceful', async () => {
+    const lameduck = createLameduck({
+      silent: true,
+      readinessDelay: 0,
+      idleGrace: 20,
+      timeout: 600,
+      cleanupReserve: 200,
+    });
+    const arrived = deferred();
+    const server = http.createServer(() => arrived.resolve());
+    lameduck.attach(server);
+    const port = await listen(server);
+    const hung = request(port, { path: '/hang', agent: false }).catch((error: NodeJS.ErrnoException) => error);
+    await arrived.promise;
+    const result = await lameduck.shutdown();
+    expect(result).toMatchObject({ graceful: false, forced: true, exitCode: 1, destroyedConnections: 1 });
+    expect(((await hung) as NodeJS.ErrnoException).code).toBe('ECONNRESET');
+  });
 });
