@@ -24,7 +24,7 @@ export interface IdleSettings {
   batch: number;
 }
 
-interface IdleRun {
+export interface IdleRun {
   /** Connections the server reported open, minus the one asking. */
   serverCount: number;
   opened: number;
@@ -59,7 +59,7 @@ const CAP = 15_000;
 /** The same for every server, so that Node's 5 s default does not close connections while the others open. */
 const KEEP_ALIVE_TIMEOUT = 120_000;
 
-async function idleOnce(variant: Variant, settings: IdleSettings): Promise<IdleRun> {
+export async function idleOnce(variant: Variant, settings: IdleSettings): Promise<IdleRun> {
   const server = await startServer(variant.file, { BENCH_KEEP_ALIVE_TIMEOUT: String(KEEP_ALIVE_TIMEOUT) });
   const warm = await openIdle(server.port, settings.warmup, settings.batch).catch((error: unknown) => {
     server.kill('SIGKILL');

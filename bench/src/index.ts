@@ -1,4 +1,5 @@
 /** `pnpm bench`: runs every section against server children, one after another, and writes BENCHMARKS.md. */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { measureCpu } from './cpu/run.js';
 import { runDrain } from './drain.js';
 import { runIdle } from './idle.js';
 import { runLoad } from './load.js';
+import { runNodes } from './nodes.js';
 import { cpuCounters, load, machine, versions } from './machine.js';
 import { renderDocument, type SectionRun } from './report/document.js';
 import type { Progress, SectionReport } from './report/section.js';
@@ -22,7 +24,7 @@ interface Section {
 }
 
 /** `--quick` shrinks every section, to check the harness in a minute; its numbers mean little. */
-function sections(quick: boolean): Section[] {
+function sections(quick: boolean, nodes: string[] = []): Section[] {
   return [
     {
       id: 'cpu',
@@ -85,15 +87,47 @@ function sections(quick: boolean): Section[] {
           progress,
         ),
     },
+    {
+      id: 'nodes',
+      title: 'Node majors',
+      run: async (progress) => {
+        await checkTools();
+        return runNodes(
+          {
+            nodes,
+            frameworks: ['node:http', 'express'],
+            cpu: quick
+              ? { processes: 1, rounds: 2, warmups: 1, windowSeconds: 0.1, connections: 10 }
+              : { processes: 2, rounds: 12, warmups: 2, windowSeconds: 0.03, connections: 10 },
+            idle: quick
+              ? { connections: 1_000, warmup: 100, batch: 250 }
+              : { connections: 10_000, warmup: 500, batch: 250 },
+          },
+          progress,
+        );
+      },
+    },
   ];
 }
 
-const USAGE = 'use --only=cpu,drain,idle,load,websockets (or --only cpu) --quick --out=FILE';
+const USAGE =
+  'use --only=cpu,drain,idle,load,websockets,nodes (or --only cpu) --quick --out=FILE ' +
+  '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES)';
 
-function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: boolean; out: string | undefined } {
+interface Args {
+  only: Set<string> | undefined;
+  quick: boolean;
+  out: string | undefined;
+  node: string | undefined;
+  nodes: string[];
+}
+
+function parseArgs(argv: string[]): Args {
   let only: Set<string> | undefined;
   let quick = false;
   let out: string | undefined;
+  let node: string | undefined;
+  let nodes = (process.env.LAMEDUCK_NODES ?? '').split(':').filter(Boolean);
   // `--only cpu` as well as `--only=cpu`.
   const args = argv.flatMap((arg, index) =>
     argv[index - 1] === '--only' ? [] : arg === '--only' ? [`--only=${argv[index + 1] ?? ''}`] : [arg],
@@ -102,21 +136,46 @@ function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: bool
     if (arg === '--quick') quick = true;
     else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(','));
     else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
+    else if (arg.startsWith('--node=')) node = nodeBinary('--node', arg.slice('--node='.length));
+    else if (arg.startsWith('--nodes=')) nodes = arg.slice('--nodes='.length).split(':').filter(Boolean);
     else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
+  nodes = nodes.map((binary) => nodeBinary('--nodes (or LAMEDUCK_NODES)', binary));
   const ids = sections(quick).map((section) => section.id);
   const unknown = [...(only ?? [])].filter((id) => !ids.includes(id));
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; ${USAGE}`);
-  return { only, quick, out };
+  return { only, quick, out, node, nodes };
+}
+
+/** `binary` if it is an absolute path to an existing file; a coded error naming `option` otherwise. */
+function nodeBinary(option: string, binary: string): string {
+  if (path.isAbsolute(binary) && existsSync(binary)) return binary;
+  throw Object.assign(new Error(`${option}: ${JSON.stringify(binary)} is not an absolute path to a node binary`), {
+    code: 'LAMEDUCK_INVALID_OPTION',
+  });
+}
+
+/**
+ * `--node=PATH`: the whole benchmark again on that Node (same loader flags and arguments, without
+ * `--node`), so that it and every server it starts (children use process.execPath) run there.
+ */
+function rerunOn(node: string): Promise<number> {
+  const args = process.argv.slice(2).filter((arg) => !arg.startsWith('--node='));
+  const child = spawn(node, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => child.once('close', (code) => resolve(code ?? 1)));
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.node !== undefined && args.node !== process.execPath) return rerunOn(args.node);
   const started = new Date();
   const t0 = performance.now();
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
   const progress: Progress = (line) => process.stdout.write(`[${elapsed()}] ${line}\n`);
-  const chosen = sections(args.quick).filter((section) => args.only === undefined || args.only.has(section.id));
+  const chosen = sections(args.quick, args.nodes).filter(
+    (section) => args.only === undefined || args.only.has(section.id),
+  );
   const runs: SectionRun[] = [];
   for (const section of chosen) {
     const loadBefore = load();

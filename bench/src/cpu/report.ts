@@ -10,7 +10,7 @@ import type { CpuRun, CpuSample, WindowMeasure } from './run.js';
 const TARGET = 1.02;
 
 /** What lameduck is held against: bare, or bare with one no-op middleware where a framework has middleware. */
-const REFERENCE: Record<Framework, CpuVariant> = {
+export const REFERENCE: Record<Framework, CpuVariant> = {
   'node:http': 'bare',
   fastify: 'bare',
   express: 'noop',
@@ -52,7 +52,7 @@ function paired(
   });
 }
 
-const cpuRatio = (samples: readonly CpuSample[], variant: CpuVariant, reference: CpuVariant): Estimate =>
+export const cpuRatio = (samples: readonly CpuSample[], variant: CpuVariant, reference: CpuVariant): Estimate =>
   bootstrapMedian(paired(samples, variant, reference, (s, b) => s.micros / b.micros));
 
 const interval = (estimate: Estimate): string =>

@@ -1,26 +1,16 @@
-/** The packages as a user gets them: packed tarballs, npm-installed outside the workspace, the docs' snippets as apps. */
+/** The packages as a user runs them: packed tarballs npm-installed outside the workspace, the docs' snippets as apps, on this Node. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { documentationPages } from '@lameduck/test-utils';
 import { get, startApp } from '../src/app.js';
 import { toCommonJs } from '../src/commonjs.js';
-import {
-  appInstalls,
-  runnable,
-  typecheckInstalls,
-  BUILT_SNIPPETS,
-  NEST_COMPILER_OPTIONS,
-  typescriptVersions,
-  TYPE_PRELUDES,
-  WORKSPACE,
-  type AppInstall,
-} from '../src/matrix.js';
-import { npmInstall, packWorkspace, run } from '../src/npm.js';
+import { createInstalls } from '../src/installs.js';
+import { appInstalls, runnable, BUILT_SNIPPETS, NEST_COMPILER_OPTIONS, WORKSPACE } from '../src/matrix.js';
+import { run } from '../src/npm.js';
 import { docSnippets } from '../src/readme.js';
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lameduck-consumer-'));
 const snippets = docSnippets(documentationPages(WORKSPACE));
+const { installed, remove } = createInstalls();
 
 function snippet(name: string): string {
   const found = snippets.get(name);
@@ -28,116 +18,7 @@ function snippet(name: string): string {
   return found.code;
 }
 
-let packed: Promise<Map<string, string>> | undefined;
-const tarballs = () => (packed ??= packWorkspace(path.join(work, 'tarballs')));
-
-/** npm installs run four at a time: each spends most of its time waiting on the network. */
-const INSTALLS_AT_ONCE = 4;
-let running = 0;
-const queue: (() => void)[] = [];
-async function slot<T>(job: () => Promise<T>): Promise<T> {
-  // A finished job hands its slot straight to the next in line, so no newcomer can take it in between.
-  if (running >= INSTALLS_AT_ONCE) await new Promise<void>((resolve) => queue.push(resolve));
-  else running++;
-  try {
-    return await job();
-  } finally {
-    const next = queue.shift();
-    if (next) next();
-    else running--;
-  }
-}
-
-const installs = new Map<string, Promise<string>>();
-function installed(install: AppInstall): Promise<string> {
-  let done = installs.get(install.name);
-  if (!done) {
-    const dir = path.join(work, install.name);
-    done = tarballs().then((files) => slot(() => npmInstall(dir, install, files)).then(() => dir));
-    installs.set(install.name, done);
-  }
-  return done;
-}
-
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-describe('the tarballs', () => {
-  test('hold both builds, the README, the CHANGELOG, the LICENSE, and a manifest without workspace: ranges', async () => {
-    for (const [name, file] of await tarballs()) {
-      const files = (await run('tar', ['-tzf', file], { cwd: work })).split('\n');
-      const expectedFiles = [
-        'package.json',
-        'README.md',
-        'CHANGELOG.md',
-        'LICENSE',
-        'dist/esm/index.js',
-        'dist/cjs/index.js',
-      ];
-      for (const expected of expectedFiles) {
-        expect({ name, has: expected, found: files.includes(`package/${expected}`) }).toEqual({
-          name,
-          has: expected,
-          found: true,
-        });
-      }
-      const manifest = await run('tar', ['-xzOf', file, 'package/package.json'], { cwd: work });
-      expect({ name, workspaceRange: manifest.includes('workspace:') }).toEqual({ name, workspaceRange: false });
-      expect({ name, license: (JSON.parse(manifest) as { license?: string }).license }).toEqual({
-        name,
-        license: 'MIT',
-      });
-    }
-  });
-});
-
-describe("the docs' snippets type-check against the packed types (strict, skipLibCheck: false)", () => {
-  const prepared = new Map<string, Promise<string>>();
-  /** An install with the tsconfig a strict user has, and each of its snippets as a module after its prelude. */
-  async function typecheckDir(install: AppInstall): Promise<string> {
-    const dir = await installed(install);
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          skipLibCheck: false,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          noEmit: true,
-          types: ['node'],
-          ...install.compilerOptions,
-        },
-        include: ['snippets/*.ts'],
-      }),
-    );
-    // ES modules, so that the snippets' top-level await type-checks as it runs.
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...readJson(dir), type: 'module' }));
-    fs.mkdirSync(path.join(dir, 'snippets'), { recursive: true });
-    for (const name of install.snippets) {
-      const prelude = TYPE_PRELUDES[name];
-      if (prelude === undefined) throw new Error(`snippet "${name}" has no entry in TYPE_PRELUDES`);
-      fs.writeFileSync(path.join(dir, 'snippets', `${name}.ts`), `${prelude}${snippet(name)}\nexport {};\n`);
-    }
-    return dir;
-  }
-
-  const CHECKS = typecheckInstalls([...snippets.keys()]).flatMap((install) =>
-    typescriptVersions().map((version) => ({
-      install,
-      version,
-      label: `${install.snippets.join(', ')}: TypeScript ${version}`,
-    })),
-  );
-  test.concurrent.each(CHECKS)('$label', async ({ install, version }) => {
-    let dir = prepared.get(install.name);
-    if (!dir) prepared.set(install.name, (dir = typecheckDir(install)));
-    const cwd = await dir;
-    const tsc = path.join(cwd, 'node_modules', `typescript-${version}`, 'bin', 'tsc');
-    expect(await run(process.execPath, [tsc, '--version'], { cwd })).toContain(`Version ${version}`);
-    await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd });
-  });
-});
+afterAll(remove);
 
 const RUNS = appInstalls().flatMap((install) =>
   install.snippets
@@ -152,7 +33,7 @@ const RUNS = appInstalls().flatMap((install) =>
     ),
 );
 
-describe("the docs' snippets as apps, from the packed tarballs", () => {
+describe(`the docs' snippets as apps, from the packed tarballs, on Node ${process.version}`, () => {
   test.concurrent.each(RUNS)('$label: serves, drains on SIGTERM, exits 0', async ({ install, name, format }) => {
     const dir = await installed(install);
     const file = `${name}.${format === 'esm' ? 'mjs' : 'cjs'}`;
@@ -236,7 +117,7 @@ const NEST_RUNS = appInstalls()
     (['esm', 'cjs'] as const).map((format) => ({ install, format, label: `nestjs (${format}) with ${install.name}` })),
   );
 
-describe('the README’s Nest snippet as a Nest project, built with tsc, from the packed tarballs', () => {
+describe(`the README’s Nest snippet as a Nest project, built with tsc, from the packed tarballs, on Node ${process.version}`, () => {
   test.concurrent.each(NEST_RUNS)('$label: serves, drains on SIGTERM, exits 0', async ({ install, format }) => {
     const dir = await installed(install);
     const project = await buildNest(dir, format, format, NEST_COMPILER_OPTIONS);
@@ -262,7 +143,3 @@ describe('the README’s Nest snippet as a Nest project, built with tsc, from th
     },
   );
 });
-
-function readJson(dir: string): Record<string, unknown> {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-}

@@ -165,18 +165,27 @@ export function typescriptVersions(): string[] {
   return [readManifest(WORKSPACE).devDependencies!['typescript']!, CURRENT_TYPESCRIPT];
 }
 
+/** The newest @types/node of each Node major CI runs above the workspace's own (which is the oldest's). */
+const NEWER_TYPES_NODE = ['24.19.4', '26.6.11'];
+
+/** The @types/node versions the snippets type-check with, one per Node major CI runs: what users' projects pin. */
+export function typesNodeVersions(): string[] {
+  return [readManifest(WORKSPACE).devDependencies!['@types/node']!, ...NEWER_TYPES_NODE];
+}
+
 /**
- * The installs that type-check the snippets: every package, each framework's newest tested version and
- * the types the conformance suite uses. Koa's snippet gets its own: @types/koa resolves
- * `content-disposition` to whichever copy npm hoists, and beside Express 5.3 that is 2.x, whose own
- * types lack the `Options` @types/koa names; a Koa app without Express does not meet that. Nest's
- * gets its own too, with the decorator settings its snippet needs (and no other snippet should get).
+ * The installs that type-check the snippets with @types/node `typesNode` (the workspace's own by
+ * default): every package, each framework's newest tested version and the types the conformance suite
+ * uses. Koa's snippet gets its own: @types/koa resolves `content-disposition` to whichever copy npm
+ * hoists, and beside Express 5.3 that is 2.x, whose own types lack the `Options` @types/koa names; a Koa
+ * app without Express does not meet that. Nest's gets its own too, with the decorator settings its
+ * snippets need (and no other snippet should get).
  */
-export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
+export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeVersions()[0]!): AppInstall[] {
   const newest = (name: string) => `${name}@${conformanceVersions(name).at(-1)!}`;
   const pinned = (name: string) => `${name}@${conformanceVersion(name)}`;
   const common = [
-    `@types/node@${readManifest(WORKSPACE).devDependencies!['@types/node']!}`,
+    `@types/node@${typesNode}`,
     ...typescriptVersions().map((version) => `typescript-${version}@npm:typescript@${version}`),
   ];
   const koa = ['koa'];
@@ -185,9 +194,10 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
   const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
+  const suffix = `-types-node-${semver.major(typesNode)}`;
   return [
     {
-      name: 'typescript',
+      name: `typescript${suffix}`,
       packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify, ADAPTERS.hono, '@lameduck/cluster'],
       dependencies: [
         newest('express'),
@@ -200,19 +210,19 @@ export function typecheckInstalls(snippetNames: string[]): AppInstall[] {
       snippets: snippetNames.filter((name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name)),
     },
     {
-      name: 'typescript-migrating',
+      name: `typescript-migrating${suffix}`,
       packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify],
       dependencies: [newest('express'), newest('fastify'), pinned('@types/express'), ...peerInstalls(), ...common],
       snippets: migrating,
     },
     {
-      name: 'typescript-koa',
+      name: `typescript-koa${suffix}`,
       packages: ['@lameduck/core', ADAPTERS.koa],
       dependencies: [newest('koa'), pinned('@types/koa'), ...common],
       snippets: koa,
     },
     {
-      name: 'typescript-nestjs',
+      name: `typescript-nestjs${suffix}`,
       packages: ['@lameduck/core', '@lameduck/nestjs'],
       dependencies: [
         ...NEST_PACKAGES.map((name) => `${name}@${nestVersions()[0]!}`),

@@ -19,11 +19,20 @@ import {
   typecheckInstalls,
   typescriptVersions,
   TYPE_PRELUDES,
+  typesNodeVersions,
   WORKSPACE,
 } from '../src/matrix.js';
 import { docSnippets, readmeTable } from '../src/readme.js';
 
 const PAGES = documentationPages(WORKSPACE);
+
+/** The Node versions `.ci/run` installs and runs the suite on (its NODE_VERSIONS line), ascending. */
+function ciNodeVersions(): string[] {
+  const script = fs.readFileSync(path.join(WORKSPACE, '.ci/run'), 'utf8');
+  const line = /^NODE_VERSIONS="([^"]+)"$/m.exec(script);
+  if (!line) throw new Error('.ci/run has no NODE_VERSIONS="…" line');
+  return semver.sort(line[1]!.split(' '));
+}
 
 /** The range the tests prove: from the oldest tested version of each major to the end of that major. */
 function provenRange(versions: string[]): string {
@@ -115,6 +124,25 @@ describe('engines', () => {
     return [WORKSPACE, ...dirs.filter((dir) => fs.existsSync(path.join(dir, 'package.json')))];
   }
 
+  test('engines.node starts at the oldest Node version CI runs the suite on, one per major', () => {
+    const versions = ciNodeVersions();
+    expect(versions.length).toBeGreaterThan(1);
+    expect(new Set(versions.map((version) => semver.major(version))).size).toBe(versions.length);
+    expect(readManifest(WORKSPACE).engines?.node).toBe(`>=${versions[0]}`);
+  });
+
+  test('the snippets type-check with the @types/node of each Node major CI runs', () => {
+    expect(typesNodeVersions().map((version) => semver.major(version))).toEqual(
+      ciNodeVersions().map((version) => semver.major(version)),
+    );
+  });
+
+  test("the workspace builds against the oldest major's @types/node, so no newer API slips in", () => {
+    expect(semver.major(readManifest(WORKSPACE).devDependencies!['@types/node']!)).toBe(
+      semver.major(ciNodeVersions()[0]!),
+    );
+  });
+
   test('every package in the workspace states the root engines.node', () => {
     const node = readManifest(WORKSPACE).engines?.node;
     expect(node).toMatch(/^>=\d+\.\d+\.\d+$/);
@@ -139,10 +167,10 @@ describe('the docs: supported versions', () => {
   };
   const code = (text: string) => /`([^`]+)`/.exec(text)?.[1];
 
-  test('Node.js: the engines range, and the major CI runs', () => {
+  test('Node.js: the engines range, and every Node version CI runs the suite on', () => {
     const engines = readManifest(WORKSPACE).engines!.node!;
     expect(code(cell('Node.js', 'Range'))).toBe(engines);
-    expect(cell('Node.js', 'Tested in CI')).toBe(String(semver.minVersion(engines)!.major));
+    expect(cell('Node.js', 'Tested in CI')).toBe(ciNodeVersions().join(', '));
   });
 
   test.each([

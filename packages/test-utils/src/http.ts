@@ -1,4 +1,4 @@
-/** HTTP helpers: servers on port 0 of 127.0.0.1, one real request, an upload across a shutdown, an HTTP/2 request. */
+/** HTTP helpers: servers on port 0 of 127.0.0.1, one real request, an upload across a shutdown, an HTTP/2 request and refusal. */
 import http from 'node:http';
 import type http2 from 'node:http2';
 import https from 'node:https';
@@ -122,6 +122,22 @@ export function h2Request(
     stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
     stream.on('error', reject);
   });
+}
+
+/**
+ * The error code a new HTTP/2 stream on `session` meets once the server's GOAWAY arrived: Node 22 throws
+ * it from `request()`, Node 24 and later emit it as the stream's `error`. `undefined` if the stream was
+ * answered.
+ */
+export async function h2Refusal(session: http2.ClientHttp2Session): Promise<string | undefined> {
+  try {
+    const stream = session.request({ ':path': '/' });
+    const answered = once(stream, 'response').then(() => undefined);
+    const refused = once(stream, 'error').then(([error]) => (error as NodeJS.ErrnoException).code);
+    return await Promise.race([answered, refused]);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ export { aborted, deferred, once, type Deferred } from './promises.js';
 export {
   closeServer,
   freePort,
+  h2Refusal,
   h2Request,
   listen,
   request,

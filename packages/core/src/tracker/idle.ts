@@ -84,9 +84,15 @@ function closeBatch(state: TrackerState): void {
     if (connection.unknown) unknown.add(connection.server);
     else destroyConnection(connection);
   }
-  // Node knows which of these are between requests; lameduck could not tell.
+  // Node knows which of these are between requests; lameduck could not tell. Those Node kept open have a
+  // request in flight (or began one): asked again once quiet for another idleGrace, not on the next turn,
+  // which would queue them again at once and count them as being closed.
   for (const server of unknown) closeIdleByNode(server);
-  for (const connection of batch) if (connection.unknown && !connection.raw.destroyed) review(state, connection);
+  for (const connection of batch) {
+    if (!connection.unknown || connection.raw.destroyed) continue;
+    connection.idleSince = time;
+    review(state, connection, time);
+  }
   state.closeBatch = state.closeQueue.length > 0 ? setImmediate(closeBatch, state) : undefined;
   state.settle();
 }

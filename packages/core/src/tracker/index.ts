@@ -80,6 +80,7 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
    * A server is done once closed, or once all that is left of it is idle connections being closed:
    * their closing needs nothing more from the drain, and an exiting process lets the kernel close
    * them, which is much faster than one destroy() at a time (10,000 idle sockets take hundreds of ms).
+   * A connection whose state Node would not let us read is idle only once Node has closed it.
    */
   function done(server: AttachableServer, entry: ServerEntry): boolean {
     if (entry.closed) return true;
@@ -87,7 +88,8 @@ export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings
     // Every connection waits to be closed (how a drain of idle sockets ends): none to look at one by one.
     if (state.queuedCount === state.connections.size) return true;
     for (const connection of state.connections) {
-      if (connection.server === server && !connection.queued && !connection.raw.destroyed) return false;
+      if (connection.server !== server || connection.raw.destroyed) continue;
+      if (!connection.queued || connection.unknown) return false;
     }
     return true;
   }

@@ -5,8 +5,8 @@ import { Socket } from 'node:net';
 
 /*
  * lameduck does nothing per request while serving. When shutdown starts it learns what is in flight
- * from the state Node keeps per socket (lib/_http_server.js, Node 20-24):
- * https://github.com/nodejs/node/blob/v20.19.0/lib/_http_server.js
+ * from the state Node keeps per socket (lib/_http_server.js, the same on Node 22, 24 and 26):
+ * https://github.com/nodejs/node/blob/v22.23.5/lib/_http_server.js
  * - `socket._httpMessage`: the response written on the socket now (`assignSocket()`); responses to
  *   pipelined requests wait in a private queue and take its place, in order, as each finishes.
  * - `socket.parser.incoming`: the last request parsed on the socket (`parserOnHeadersComplete`).
@@ -26,7 +26,7 @@ import { Socket } from 'node:net';
  *   head is written. A response queued behind another cannot be reached before then, so its request is
  *   marked and the head is closed there.
  * Should any of these change shape, each function below answers "unknown" and its caller falls back
- * (see each). `globalThis[Symbol.for('lameduck.withoutNodeInternals')] = true` forces that, for tests.
+ * (see each); test/internals.test.ts checks each read by name on every Node major CI runs. `globalThis[Symbol.for('lameduck.withoutNodeInternals')] = true` forces that, for tests.
  */
 
 const kWithout = Symbol.for('lameduck.withoutNodeInternals');
@@ -105,6 +105,7 @@ export function releaseFromServer(socket: Socket, server: object): boolean {
  * no public link, and a stalled handshake is visible only on the raw socket. `undefined` when unreadable.
  */
 export function tlsParent(socket: Socket): Socket | undefined {
+  if (!usable()) return undefined;
   const parent = (socket as unknown as { _parent?: unknown })._parent;
   return parent instanceof Socket ? parent : undefined;
 }

@@ -1,8 +1,8 @@
-/** Jest for `pnpm consumer`: the packed-tarball apps in e2e/, which `pnpm jest` leaves out (they need a build). */
-import type { Config } from 'jest';
-import base from '../../jest.config';
+// Jest for `pnpm consumer`: the packed-tarball apps in e2e/, which `pnpm jest` leaves out (they need a build).
+import base from '../../jest.config.mjs';
 
-const config: Config = {
+/** @type {import('jest').Config} */
+const config = {
   ...base,
   rootDir: '../..',
   roots: ['<rootDir>/packages/consumer/e2e'],

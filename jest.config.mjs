@@ -1,7 +1,9 @@
-/** Jest for the whole workspace: tests run against the packages' TypeScript sources, no build needed. */
-import type { Config } from 'jest';
+// Jest for the whole workspace: tests run against the packages' TypeScript sources, no build needed.
+// JavaScript, not TypeScript: Node 22.18+ loads a .ts config by stripping its types as an ES module, older
+// Nodes through ts-node as CommonJS, and the two disagree on relative imports (consumer's config imports this).
 
-const config: Config = {
+/** @type {import('jest').Config} */
+const config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],

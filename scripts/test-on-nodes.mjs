@@ -1,0 +1,95 @@
+// Runs Jest and the consumer apps once per Node binary in LAMEDUCK_NODES, naming the Node of every failure.
+//
+// `node scripts/test-on-nodes.mjs`            Jest (packages/e2e on the newest Node only), then the consumer apps
+//                                             (their type-checks on the newest Node only), on each Node.
+// `node scripts/test-on-nodes.mjs <jest args>` only `jest <jest args>` on each Node, e2e included: to run chunks.
+//
+// LAMEDUCK_NODES: paths of `node` binaries separated by `:` (.ci/run installs Node 22, 24 and 26 and sets it).
+// Unset or empty: the Node running this script, alone. Each run puts its Node's directory first on PATH,
+// so Jest, its workers and every child process a test starts (they use process.execPath) run on it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const JEST = path.join(WORKSPACE, 'node_modules', 'jest', 'bin', 'jest.js');
+
+/** One Node binary: its path and `process.version`. */
+function inspect(binary) {
+  const received = JSON.stringify(binary);
+  if (!path.isAbsolute(binary) || !fs.existsSync(binary)) {
+    fail(`LAMEDUCK_NODES: ${received} is not an absolute path to an existing node binary`);
+  }
+  try {
+    const version = execFileSync(binary, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
+    if (!/^v\d+\.\d+\.\d+$/.test(version)) throw new Error(`printed ${JSON.stringify(version)}`);
+    return { binary, version };
+  } catch (error) {
+    fail(`LAMEDUCK_NODES: ${received} does not run as node (${error.message.split('\n')[0]})`);
+  }
+}
+
+function fail(message) {
+  process.stderr.write(`LAMEDUCK_INVALID_ENV: ${message}\n`);
+  process.exit(2);
+}
+
+const major = (version) => Number(/^v(\d+)/.exec(version)[1]);
+const newer = (a, b) => {
+  const [x, y] = [a, b].map((version) => version.slice(1).split('.').map(Number));
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+};
+
+const listed = (process.env.LAMEDUCK_NODES ?? '').split(':').filter(Boolean);
+const nodes = (listed.length > 0 ? listed : [process.execPath]).map(inspect);
+const newest = [...nodes].sort((a, b) => newer(b.version, a.version))[0];
+const jestArgs = process.argv.slice(2);
+
+/** The steps for one Node: label and jest arguments. */
+function steps(node) {
+  if (jestArgs.length > 0) return [{ label: 'jest', args: jestArgs }];
+  const once = node === newest;
+  return [
+    {
+      label: once ? 'jest' : 'jest (packages/e2e runs on the newest Node only)',
+      args: once ? [] : ['--testPathIgnorePatterns', '/node_modules/', '/packages/e2e/'],
+    },
+    {
+      label: once ? 'consumer' : 'consumer apps (the type-checks run on the newest Node only)',
+      args: [
+        '--config',
+        'packages/consumer/jest.config.mjs',
+        ...(once ? [] : ['--testPathIgnorePatterns', '/types\\.test\\.ts$']),
+      ],
+    },
+  ];
+}
+
+function banner(text) {
+  process.stdout.write(`\n${'='.repeat(100)}\n== ${text}\n${'='.repeat(100)}\n`);
+}
+
+const results = [];
+for (const node of nodes) {
+  for (const step of steps(node)) {
+    const name = `Node ${node.version}: ${step.label}`;
+    banner(`${name}  (${node.binary})`);
+    const started = Date.now();
+    const env = { ...process.env, PATH: `${path.dirname(node.binary)}${path.delimiter}${process.env.PATH ?? ''}` };
+    const run = spawnSync(node.binary, [JEST, ...step.args], { cwd: WORKSPACE, env, stdio: 'inherit' });
+    const seconds = Math.round((Date.now() - started) / 1000);
+    const ok = run.status === 0;
+    results.push({ name, ok, seconds });
+    banner(`${ok ? 'passed' : 'FAILED'}: ${name} (${seconds} s)`);
+  }
+}
+
+banner(`Summary, ${nodes.length === 1 ? 'one Node' : `Node ${nodes.map((node) => major(node.version)).join(', ')}`}`);
+for (const { name, ok, seconds } of results)
+  process.stdout.write(`${ok ? 'passed' : 'FAILED'}  ${name} (${seconds} s)\n`);
+const failed = results.filter((result) => !result.ok);
+if (failed.length > 0) {
+  process.stdout.write(`\nFAILED on ${failed.map((result) => result.name).join('; ')}\n`);
+  process.exit(1);
+}
