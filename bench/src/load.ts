@@ -215,9 +215,9 @@ export async function runLoad(settings: LoadSettings, progress: Progress): Promi
         'connections the kernel had queued in the accept backlog but Node had not accepted yet are reset by the ' +
         `kernel: ${stat(delayed, (run) => run.tally.lostNew)} resets on new connections, ${stat(delayed, (run) => run.tally.lostReused)} on reused ones. ` +
         `${resetWindow(delayed)}Behind a load balancer that honours readiness, the delay ` +
-        "is what stops those connections from being opened at all. With `readinessDelay: 0` (the README's advice " +
-        'when nothing routes by readiness) the listener closes at once and requests arriving on open keep-alive ' +
-        'connections get a clean 503 with `Connection: close` and `Retry-After`.',
+        "is what stops those connections from being opened at all. With `readinessDelay: 0` (the docs' advice " +
+        'when nothing routes by readiness) the listener closes at once and a request arriving on an open keep-alive ' +
+        'connection is still served, its response closing the connection.',
     ),
     notes(runs),
   ]
