@@ -8,6 +8,8 @@ export type {
   CheckOutcome,
   CheckSpec,
   CleanupHook,
+  DrainTarget,
+  Drainable,
   HookFailure,
   HookOptions,
   InflightRequest,
@@ -20,9 +22,11 @@ export type {
   ShutdownResult,
   SignalHandle,
   StartupStatus,
+  TargetManager,
   Task,
 } from './types.js';
 export { CHANNELS } from './channels.js';
+export { DRAINABLE } from './targets.js';
 export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';

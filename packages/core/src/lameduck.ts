@@ -15,6 +15,7 @@ import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, typ
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
+import { createTargets, isDrainable, type Targets } from './targets.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
 import type {
@@ -22,6 +23,7 @@ import type {
   AnyResponse,
   AttachableServer,
   CleanupHook,
+  Drainable,
   HookOptions,
   LameduckState,
   LameduckStats,
@@ -48,10 +50,13 @@ export interface Lameduck {
   readonly deadlineSignal: AbortSignal;
   /** The validated options, defaults applied. */
   readonly options: Readonly<ResolvedOptions>;
-  /** Drains this server on shutdown. Attach before `listen()` to see every socket (see README). */
-  attach(server: AttachableServer): this;
+  /**
+   * Drains this server on shutdown. Attach before `listen()` to see every socket (see README). Also
+   * takes a `Drainable` from an adapter package (a gRPC server, say): drained under the same phases.
+   */
+  attach(server: AttachableServer | Drainable): this;
   /** Stops tracking this server. */
-  detach(server: AttachableServer): this;
+  detach(server: AttachableServer | Drainable): this;
   /**
    * Tells the manager a request arrived, so that a server not attached yet gets attached (adapters
    * find their server this way). A cheap no-op when its socket is known; nothing is kept per request.
@@ -197,7 +202,9 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
-  const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
+  const nodeTracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
+  // The shutdown drives node:http servers and every other drain target (gRPC, Bun.serve) as one.
+  const { targets, combined: tracker } = createTargets(nodeTracker);
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
@@ -224,11 +231,13 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     options,
 
     attach(server) {
-      tracker.attach(checkServer(server));
+      if (isDrainable(server)) targets.add(server, lameduck, phase.state);
+      else tracker.attach(checkServer(server));
       return this;
     },
     detach(server) {
-      tracker.detach(server);
+      if (isDrainable(server)) targets.remove(server);
+      else tracker.detach(server);
       return this;
     },
     trackRequest(req) {
@@ -308,7 +317,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       },
       log,
     ),
-    stats: () => statsOf({ phase, tracker, tasks, availability, rejections, events, times }),
+    stats: () => statsOf({ phase, tracker, targets, tasks, availability, rejections, events, times }),
   };
   return lameduck;
 }
@@ -317,16 +326,17 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
 function statsOf(parts: {
   phase: Phase;
   tracker: Tracker;
+  targets: Targets;
   tasks: Tasks;
   availability: Availability;
   rejections: Rejections;
   events: Events;
   times: { durations(): LameduckStats['durations'] };
 }): LameduckStats {
-  const { phase, tracker, tasks, availability, rejections, events, times } = parts;
+  const { phase, tracker, targets, tasks, availability, rejections, events, times } = parts;
   return {
     state: phase.state,
-    servers: tracker.servers().length,
+    servers: tracker.servers().length + targets.size(),
     connections: tracker.connectionCount(),
     inflight: tracker.inflightCount(),
     upgraded: tracker.upgradedCount(),

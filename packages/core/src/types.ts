@@ -19,6 +19,55 @@ export type Task<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike
  */
 export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
+/** The type of `DRAINABLE` (`Symbol.for('lameduck.drainable')`), declared here so that this module imports nothing at runtime. */
+export declare const kDrainable: unique symbol;
+
+/**
+ * Something `attach()` drains besides a node:http server: it makes a `DrainTarget` for the manager it
+ * is attached to. Adapter packages return these (a gRPC server, a `Bun.serve()` server); the key is
+ * `Symbol.for('lameduck.drainable')`, exported as `DRAINABLE`.
+ */
+export interface Drainable {
+  [kDrainable](manager: TargetManager): DrainTarget;
+}
+
+/** What a drain target sees of its manager (the manager itself, `Lameduck`, is passed). */
+export interface TargetManager {
+  /** Where the manager is: `serving`, `lameduck`, `draining`, `cleanup`, `closed`. */
+  readonly state: LameduckState;
+  /** Aborts when the drain starts. */
+  readonly drainSignal: AbortSignal;
+  /** Aborts `abortBefore` ms before the deadline: from then on new requests are refused. */
+  readonly deadlineSignal: AbortSignal;
+  /** Counts and logs a refused request; returns the 503 an HTTP server would send (a target translates it). */
+  reject(): PlainResponse;
+}
+
+/**
+ * A server that is not a node:http one, driven through the manager's phases: readiness fails
+ * (`lameDuck`), the listener closes and what is in flight finishes (`drain`), the deadline cancels
+ * the rest (`force`). It counts what it served; it rejects through `manager.reject()`, which counts
+ * and logs every rejection in one place.
+ */
+export interface DrainTarget {
+  /** The shutdown has started: readiness fails. Serve on; ask clients to move away where the protocol can. */
+  lameDuck?(): void;
+  /** The drain starts: stop accepting; resolve once everything in flight has ended. Called once. */
+  drain(): Promise<void>;
+  /** The drain deadline: cancel what is left; return what was still in flight and how many connections closed. */
+  force(): { stuck: InflightRequest[]; destroyed: number };
+  /** Requests (calls, streams) in flight now. */
+  inflightCount(): number;
+  /** Requests in flight now, described (the progress log, a second signal). */
+  inflight?(): InflightRequest[];
+  /** Open connections. */
+  connectionCount?(): number;
+  /** Since the shutdown started: requests completed, and requests read whose answer was never sent. */
+  counts(): { completed: number; lost: number };
+  /** The shutdown is over (or the target detached): let go of listeners and timers. */
+  dispose?(): void;
+}
+
 /** A request lameduck can look at: HTTP/1 (`node:http`, every framework) or HTTP/2's compatibility API. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
 /** The response that goes with an `AnyRequest`. */
