@@ -2,6 +2,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAvailability, type Availability } from './availability.js';
 import { createEvents, type Events } from './channels.js';
+import { remoteAddressOf, wrapFetch, type FetchInfo } from './fetch/handler.js';
+import { createFetchRequests } from './fetch/requests.js';
+import { createFetchServers, isFetchServer, type FetchServer } from './fetch/servers.js';
 import { createChecks } from './checks.js';
 import { createPhaseSignals, systemClock, type Clock } from './deadline.js';
 import { createError, invalidOption } from './errors.js';
@@ -15,7 +18,7 @@ import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, typ
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
-import { createTargets, isDrainable, type Targets } from './targets.js';
+import { createTargets, isDrainable } from './targets.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
 import type {
@@ -52,11 +55,12 @@ export interface Lameduck {
   readonly options: Readonly<ResolvedOptions>;
   /**
    * Drains this server on shutdown. Attach before `listen()` to see every socket (see README). Also
-   * takes a `Drainable` from an adapter package (a gRPC server, say): drained under the same phases.
+   * takes the server `Bun.serve()` or `Deno.serve()` returns (its requests go through `fetch()` or
+   * `interceptFetch()`), and a `Drainable` from an adapter package (a gRPC server, say).
    */
-  attach(server: AttachableServer | Drainable): this;
+  attach(server: AttachableServer | FetchServer | Drainable): this;
   /** Stops tracking this server. */
-  detach(server: AttachableServer | Drainable): this;
+  detach(server: AttachableServer | FetchServer | Drainable): this;
   /**
    * Tells the manager a request arrived, so that a server not attached yet gets attached (adapters
    * find their server this way). A cheap no-op when its socket is known; nothing is kept per request.
@@ -108,6 +112,26 @@ export interface Lameduck {
    * @example http.createServer((req, res) => { if (lameduck.handle(req, res)) return; app(req, res); })
    */
   handle(req: AnyRequest, res: AnyResponse): boolean;
+  /**
+   * For servers built on the Fetch API (`Bun.serve`, `Deno.serve`): what lameduck answers to this
+   * request (the probes; the 503 in the drain's last stretch), or `undefined`: pass it on, then call
+   * `fetchFinished()` with the same request once its response is ready. `info`: what the runtime
+   * passed the handler beside the request (Bun's server, Deno's info), for the client's address.
+   */
+  interceptFetch(request: Request, info?: FetchInfo): Promise<PlainResponse> | undefined;
+  /**
+   * The response to a request `interceptFetch()` passed on is ready: true when it should close its
+   * connection (`Connection: close`: shutdown has started).
+   */
+  fetchFinished(request: Request): boolean;
+  /**
+   * Wraps a Fetch-API handler: probes and the 503 answered by lameduck, `Connection: close` while
+   * shutting down, every request counted.
+   * @example lameduck.attach(Bun.serve({ fetch: lameduck.fetch((request) => new Response('hello')) }));
+   */
+  fetch<Rest extends unknown[], Result extends Response | undefined | void>(
+    handler: (request: Request, ...rest: Rest) => Result | Promise<Result>,
+  ): (request: Request, ...rest: Rest) => Promise<Result | Response>;
   /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
   /**
@@ -148,7 +172,7 @@ function checkServer(server: AttachableServer): AttachableServer {
     throw createError(
       TypeError,
       'LAMEDUCK_INVALID_ARGUMENT',
-      'lameduck: attach() takes an http.Server or https.Server (what app.listen() returns)',
+      'lameduck: attach() takes an http.Server or https.Server (what app.listen() returns), the server Bun.serve() or Deno.serve() returns, or a Drainable',
     );
   }
   return server;
@@ -205,6 +229,19 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const nodeTracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
   // The shutdown drives node:http servers and every other drain target (gRPC, Bun.serve) as one.
   const { targets, combined: tracker } = createTargets(nodeTracker);
+  const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';
+  const fetchRequests = createFetchRequests({
+    probes: view,
+    now,
+    get state() {
+      return phase.state;
+    },
+    accepting,
+    keepServing: options.keepServing,
+    nearDeadline: signals.nearDeadline,
+    reject: rejections.reject,
+  });
+  const fetchServers = createFetchServers(fetchRequests);
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
@@ -216,7 +253,6 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     return result;
   };
   const keepServing = options.keepServing;
-  const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';
 
   const lameduck: Lameduck = {
     get state() {
@@ -231,12 +267,19 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     options,
 
     attach(server) {
-      if (isDrainable(server)) targets.add(server, lameduck, phase.state);
-      else tracker.attach(checkServer(server));
+      if (isDrainable(server)) {
+        targets.add(server, lameduck, phase.state);
+      } else if (isFetchServer(server)) {
+        fetchServers.add(server);
+        targets.add(fetchServers, lameduck, phase.state);
+      } else {
+        tracker.attach(checkServer(server));
+      }
       return this;
     },
     detach(server) {
       if (isDrainable(server)) targets.remove(server);
+      else if (isFetchServer(server)) fetchServers.remove(server);
       else tracker.detach(server);
       return this;
     },
@@ -283,6 +326,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       return true;
     },
 
+    interceptFetch: (request, info) => fetchRequests.intercept(request, remoteAddressOf(request, info)),
+    fetchFinished: (request) => fetchRequests.finished(request),
+    fetch: (handler) => wrapFetch(lameduck, handler),
+
     addHook: (hook, hookOptions) => hooks.add(hook, hookOptions),
     addCloser: (closer, closerOptions) => tasks.addCloser(closer, closerOptions),
     addTask: (task) => tasks.add(task),
@@ -317,7 +364,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       },
       log,
     ),
-    stats: () => statsOf({ phase, tracker, targets, tasks, availability, rejections, events, times }),
+    stats: () => {
+      // The fetch servers are one target between them.
+      const others = targets.size() - (targets.has(fetchServers) ? 1 : 0) + fetchServers.size;
+      return statsOf({ phase, tracker, servers: others, tasks, availability, rejections, events, times });
+    },
   };
   return lameduck;
 }
@@ -326,17 +377,18 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
 function statsOf(parts: {
   phase: Phase;
   tracker: Tracker;
-  targets: Targets;
+  /** Servers attached besides the node:http ones. */
+  servers: number;
   tasks: Tasks;
   availability: Availability;
   rejections: Rejections;
   events: Events;
   times: { durations(): LameduckStats['durations'] };
 }): LameduckStats {
-  const { phase, tracker, targets, tasks, availability, rejections, events, times } = parts;
+  const { phase, tracker, servers, tasks, availability, rejections, events, times } = parts;
   return {
     state: phase.state,
-    servers: tracker.servers().length + targets.size(),
+    servers: tracker.servers().length + servers,
     connections: tracker.connectionCount(),
     inflight: tracker.inflightCount(),
     upgraded: tracker.upgradedCount(),

@@ -3,6 +3,7 @@ import type { Clock } from './deadline.js';
 import type { Log } from './logger.js';
 import { resolveSignalOptions, type ResolvedSignalOptions, type SignalOptions } from './options.js';
 import type { PlatformWarning } from './platform.js';
+import { listenForSignals } from './signal-listeners.js';
 import type { InflightRequest, LameduckState, ShutdownResult, SignalHandle } from './types.js';
 
 /** What the helper needs from its manager. */
@@ -95,7 +96,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
     if (message === 'shutdown') onSignal('shutdown message');
   };
 
-  for (const signal of options.signals) process.on(signal, onSignal);
+  const stopListening = listenForSignals(options.signals, onSignal);
   if (process.send !== undefined) process.on('message', onMessage);
   if (options.handleErrors) {
     process.on('uncaughtException', onException);
@@ -111,7 +112,7 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
 
   const handle: SignalHandle = {
     uninstall() {
-      for (const signal of options.signals) process.off(signal, onSignal);
+      stopListening();
       process.off('uncaughtException', onException);
       process.off('unhandledRejection', onRejection);
       process.off('message', onMessage);

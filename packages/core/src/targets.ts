@@ -20,6 +20,7 @@ export interface Targets {
   /** Makes a target of `drainable` (once) with `manager`; `drainNow` when the drain has already started. */
   add(drainable: Drainable, manager: TargetManager, state: LameduckState): void;
   remove(drainable: Drainable): void;
+  has(drainable: Drainable): boolean;
   size(): number;
 }
 
@@ -50,6 +51,7 @@ export function createTargets(tracker: Tracker): { targets: Targets; combined: T
       attached.get(drainable)?.dispose?.();
       attached.delete(drainable);
     },
+    has: (drainable) => attached.has(drainable),
     size: () => attached.size,
   };
 

@@ -1,4 +1,4 @@
-/** @lameduck/hono: graceful shutdown for Hono on Node.js (`@hono/node-server`) as one middleware, `app.use(graceful())`. */
+/** @lameduck/hono: graceful shutdown for Hono as one middleware, `app.use(graceful())`: on Node (`@hono/node-server`), `Bun.serve` and `Deno.serve`. */
 import {
   createError,
   resolveManager,
@@ -6,8 +6,9 @@ import {
   type AnyRequest,
   type AnyResponse,
   type Lameduck,
+  type PlainResponse,
 } from '@lameduck/core';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
@@ -38,13 +39,39 @@ interface NodeBindings {
   outgoing?: AnyResponse;
 }
 
-function notOnNode(): Error {
+function unsupported(): Error {
   return createError(
     Error,
     'LAMEDUCK_UNSUPPORTED_RUNTIME',
-    'lameduck: @lameduck/hono needs Hono served on Node.js by @hono/node-server (serve() or createAdaptorServer()); ' +
-      'c.env.incoming is missing, so this runtime (Bun, Deno, Workers) or server has no Node request to drain',
+    'lameduck: @lameduck/hono needs Hono served by @hono/node-server on Node.js, or by Bun.serve() or Deno.serve(); ' +
+      'this runtime (Workers, say) has no server lameduck can drain',
   );
+}
+
+/** Bun and Deno: their own servers (`Bun.serve`, `Deno.serve`) are drained through the Fetch API. */
+const FETCH_SERVERS = 'Bun' in globalThis || 'Deno' in globalThis;
+
+/** `Bun.serve`/`Deno.serve`: lameduck's answer, or the app's response, closing its connection while shutting down. */
+function serveFetch(lameduck: Lameduck, c: Context<Env>, next: Next): Promise<Response | void> {
+  const request = c.req.raw;
+  const answer = lameduck.interceptFetch(request, c.env as never);
+  if (answer !== undefined) return answer.then((response) => send(c, response));
+  return next().finally(() => {
+    // 101: an upgraded WebSocket, whose response cannot be copied (Deno) and has no connection to close.
+    if (!lameduck.fetchFinished(request) || c.res.status === 101) return;
+    try {
+      // In place: c.header() would copy the response, and the copy loses the content type that the
+      // runtime adds to a plain `new Response(text)` (Hono's c.text() fast path) only when it sends it.
+      c.res.headers.set('connection', 'close');
+    } catch {
+      c.header('connection', 'close'); // immutable headers (a fetch() response): Hono copies it
+    }
+  });
+}
+
+/** lameduck's plain answer in Hono's idiom, so that middleware around it (cors) sees it. */
+function send(c: Context<Env>, { status, headers, body }: PlainResponse): Response {
+  return c.body(typeof body === 'string' ? body : JSON.stringify(body), status as ContentfulStatusCode, headers);
 }
 
 /**
@@ -64,16 +91,17 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
   // Not an async function: while serving it hands on next()'s own promise, with no promise of its own.
   const middleware = createMiddleware<Env>(function lameduckMiddleware(c, next) {
     const { incoming, outgoing } = (c.env ?? {}) as NodeBindings;
-    if (incoming === undefined) throw notOnNode();
     c.set('lameduck', lameduck);
+    if (incoming === undefined) {
+      if (!FETCH_SERVERS) throw unsupported();
+      return serveFetch(lameduck, c, next);
+    }
     // An upgrade (WebSocket) request: @hono/node-server and @hono/node-ws run the app with no response;
     // core's own upgrade listener has already refused it if the listener is closed.
     if (outgoing === undefined) return next();
     const answer = lameduck.intercept(incoming, outgoing);
     if (answer === undefined) return next();
-    return answer.then(({ status, headers, body }) =>
-      c.body(typeof body === 'string' ? body : JSON.stringify(body), status as ContentfulStatusCode, headers),
-    );
+    return answer.then((response) => send(c, response));
   });
   return Object.assign(middleware, { lameduck });
 }
