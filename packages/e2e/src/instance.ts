@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { runtimeBinary, type Runtime } from '@lameduck/test-utils';
 
 /**
  * The workspace root, found from the working directory (Jest runs at the root, `pnpm e2e` in this package):
@@ -20,7 +21,9 @@ export const ROOT = (() => {
 /** What runs behind HAProxy: a name for reports, how to start it, and the path HAProxy checks. */
 export interface Target {
   name: string;
-  /** Arguments to `node`. */
+  /** The binary that runs it: Node's own unless set (Bun's, Deno's). */
+  command?: string;
+  /** Arguments to `node` (or to `command`). */
   args: string[];
   cwd: string;
   /** Added to the environment (after removing the examples' lameduck variables: defaults unless set here). */
@@ -29,13 +32,26 @@ export interface Target {
   checkPath: string;
 }
 
-/** examples/<name>, run as its package.json `start` script says (one `node …` command), default options. */
-export function exampleTarget(name: string, env: Record<string, string> = {}): Target {
+/**
+ * examples/<name>, run as its package.json `start` script says (one `node …` command), default options;
+ * with `runtime`, as its `start:bun` or `start:deno` script says, on that runtime's binary.
+ */
+export function exampleTarget(name: string, env: Record<string, string> = {}, runtime?: Runtime): Target {
   const dir = join(ROOT, 'examples', name);
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`examples/${name}: "start" is not one node command`);
-  return { name: `lameduck (${name})`, args, cwd: dir, env, checkPath: '/readyz' };
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const script = runtime === undefined ? 'start' : `start:${runtime}`;
+  const [command, ...args] = (manifest.scripts[script] ?? '').trim().split(/\s+/);
+  if (command !== (runtime ?? 'node'))
+    throw new Error(`examples/${name}: "${script}" is not one ${runtime ?? 'node'} command`);
+  const on = runtime === undefined ? {} : { command: runtimeBinary(runtime) };
+  return {
+    name: `lameduck (${name}${runtime ? ` on ${runtime}` : ''})`,
+    ...on,
+    args,
+    cwd: dir,
+    env,
+    checkPath: '/readyz',
+  };
 }
 
 /** The textbook shutdown (src/textbook.ts): `server.close()` on SIGTERM, then exit 0. */
@@ -64,7 +80,11 @@ export function startInstance(target: Target): Promise<Instance> {
   for (const name of ['SHUTDOWN_TIMEOUT_MS', 'READINESS_DELAY_MS']) {
     if (target.env?.[name] === undefined) delete env[name];
   }
-  const child = spawn(process.execPath, target.args, { cwd: target.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(target.command ?? process.execPath, target.args, {
+    cwd: target.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => {

@@ -1,4 +1,4 @@
-/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express (and, behind HAProxy, examples/hono and examples/nestjs) with default options lose nothing. */
+/** End to end behind a real HAProxy and a real nginx: rolling restarts of examples/express (and, behind HAProxy, examples/hono on Node, Bun and Deno, and examples/nestjs) with default options lose nothing. */
 import type { Balancer } from '../src/balancer.js';
 import { CHECKS, haproxyBalancer, haproxyVersion } from '../src/haproxy.js';
 import { exampleTarget, textbookTarget, type Target } from '../src/instance.js';
@@ -37,6 +37,21 @@ describe.each(balancers)('behind %s', (_, balancer) => {
       const result = await rollingRestart(target, () => balancer(target));
       compared.push(result);
       // The load ran across all three restarts.
+      expect(result.load.sent).toBeGreaterThan(1_000);
+      expect(result.load.failures).toEqual({});
+      expect(result.load.ok).toBe(result.load.sent);
+      expect(result.balancerFailures).toEqual({});
+      expect(result.exits).toEqual([0, 0, 0]);
+    },
+    150_000,
+  );
+
+  test.each(['bun', 'deno'] as const)(
+    'every instance of examples/hono on %s (its own server) restarted in turn under keep-alive load: 0 failed, every exit 0',
+    async (runtime) => {
+      const target = exampleTarget('hono', {}, runtime);
+      const result = await rollingRestart(target, () => balancer(target));
+      compared.push(result);
       expect(result.load.sent).toBeGreaterThan(1_000);
       expect(result.load.failures).toEqual({});
       expect(result.load.ok).toBe(result.load.sent);
