@@ -190,12 +190,35 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   ];
   const koa = ['koa'];
   const migrating = snippetNames.filter((name) => name.startsWith('migrating-'));
+  // Bun's and Deno's snippets: each runtime's own globals (Bun.serve, Deno.serve), from the types examples/hono pins;
+  // with the workspace's @types/node only (those runtimes do not follow Node's majors).
+  const own = typesNode === typesNodeVersions()[0];
+  const bun = snippetNames.filter((name) => name.startsWith('bun-'));
+  const deno = snippetNames.filter((name) => name.startsWith('deno-'));
+  const runtimeTypes = readManifest(path.join(WORKSPACE, 'examples/hono')).devDependencies!;
   // The Nest snippets, on the conformance suite's Nest with the terminus the module's tests use (the apps build
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
   const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
   const suffix = `-types-node-${semver.major(typesNode)}`;
+  const runtimes: AppInstall[] = [
+    {
+      name: `typescript-bun${suffix}`,
+      packages: ['@lameduck/core', ADAPTERS.hono],
+      dependencies: [newest('hono'), `@types/bun@${runtimeTypes['@types/bun']!}`, ...common],
+      snippets: bun,
+      compilerOptions: { types: ['bun'] },
+    },
+    {
+      name: `typescript-deno${suffix}`,
+      packages: ['@lameduck/core', ADAPTERS.hono],
+      dependencies: [newest('hono'), `@types/deno@${runtimeTypes['@types/deno']!}`, ...common],
+      snippets: deno,
+      compilerOptions: { types: ['node', 'deno'] },
+    },
+  ];
   return [
+    ...(own ? runtimes : []),
     {
       name: `typescript${suffix}`,
       packages: ['@lameduck/core', ADAPTERS.express, ADAPTERS.fastify, ADAPTERS.hono, '@lameduck/cluster'],
@@ -207,7 +230,7 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
         ...common,
       ],
-      snippets: snippetNames.filter((name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name)),
+      snippets: snippetNames.filter((name) => ![koa, nest, migrating, bun, deno].some((group) => group.includes(name))),
     },
     {
       name: `typescript-migrating${suffix}`,
@@ -278,6 +301,9 @@ export const TYPE_PRELUDES: Record<string, string> = {
   koa: '',
   hono: '',
   'hono-quick-start': '',
+  'bun-hono': '',
+  'bun-fetch': '',
+  'deno-hono': '',
   'hono-env': '',
   'hono-http2': '',
   'hono-websockets': '',

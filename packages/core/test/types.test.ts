@@ -9,6 +9,9 @@ import {
   type AdapterOptions,
   type AnyRequest,
   type AnyResponse,
+  type BunServer,
+  type DenoServer,
+  type Drainable,
   type Lameduck,
   type LameduckOptions,
   type LameduckState,
@@ -46,4 +49,21 @@ test('the public API has the types it documents', () => {
     createLameduck().attach();
   };
   expectTypeOf(mistakes).toBeFunction();
+});
+
+test('Fetch-API servers and drain targets: what attach() and fetch() take and give', () => {
+  const lameduck = createLameduck();
+  type Attachable = Parameters<Lameduck['attach']>[0];
+  expectTypeOf<BunServer>().toMatchTypeOf<Attachable>();
+  expectTypeOf<DenoServer>().toMatchTypeOf<Attachable>();
+  expectTypeOf<Drainable>().toMatchTypeOf<Attachable>();
+  // The handler's own extra parameters (Bun's server, Deno's info) and result pass through.
+  const wrapped = lameduck.fetch((request: Request, info: { remoteAddr: { hostname: string } }) =>
+    Promise.resolve(new Response(`${request.url} ${info.remoteAddr.hostname}`)),
+  );
+  expectTypeOf(wrapped).parameters.toEqualTypeOf<[Request, { remoteAddr: { hostname: string } }]>();
+  const answer: Awaited<ReturnType<typeof wrapped>> = new Response();
+  expectTypeOf(answer).toEqualTypeOf<Response>();
+  expectTypeOf(lameduck.interceptFetch).returns.toEqualTypeOf<Promise<PlainResponse> | undefined>();
+  expectTypeOf(lameduck.fetchFinished).returns.toEqualTypeOf<boolean>();
 });
