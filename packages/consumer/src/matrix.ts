@@ -191,8 +191,8 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   const koa = ['koa'];
   const migrating = snippetNames.filter((name) => name.startsWith('migrating-'));
   // Bun's and Deno's snippets: each runtime's own globals (Bun.serve, Deno.serve), from the types examples/hono pins;
-  // with the workspace's @types/node only (those runtimes do not follow Node's majors).
-  const own = typesNode === typesNodeVersions()[0];
+  // with the newest @types/node only (bun-types needs one that has what Bun's own globals extend).
+  const own = typesNode === typesNodeVersions().at(-1);
   const bun = snippetNames.filter((name) => name.startsWith('bun-'));
   const deno = snippetNames.filter((name) => name.startsWith('deno-'));
   const runtimeTypes = readManifest(path.join(WORKSPACE, 'examples/hono')).devDependencies!;
