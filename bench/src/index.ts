@@ -15,6 +15,7 @@ import { runNodes } from './nodes.js';
 import { cpuCounters, load, machine, versions } from './machine.js';
 import { renderDocument, type SectionRun } from './report/document.js';
 import type { Progress, SectionReport } from './report/section.js';
+import { runRuntimes } from './runtimes/run.js';
 import { runWebSockets } from './websockets.js';
 
 interface Section {
@@ -88,6 +89,17 @@ function sections(quick: boolean, nodes: string[] = []): Section[] {
         ),
     },
     {
+      id: 'runtimes',
+      title: 'Bun and Deno',
+      run: (progress) =>
+        runRuntimes(
+          quick
+            ? { runtimes: ['bun', 'deno'], rounds: 2, requests: 500, connections: 10, idle: 500 }
+            : { runtimes: ['bun', 'deno'], rounds: 24, requests: 3_000, connections: 10, idle: 10_000 },
+          progress,
+        ),
+    },
+    {
       id: 'nodes',
       title: 'Node majors',
       run: async (progress) => {
@@ -111,7 +123,7 @@ function sections(quick: boolean, nodes: string[] = []): Section[] {
 }
 
 const USAGE =
-  'use --only=cpu,drain,idle,load,websockets,nodes (or --only cpu) --quick --out=FILE ' +
+  'use --only=cpu,drain,idle,load,websockets,runtimes,nodes (or --only cpu) --quick --out=FILE ' +
   '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES)';
 
 interface Args {

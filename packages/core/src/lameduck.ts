@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAvailability, type Availability } from './availability.js';
 import { createEvents, type Events } from './channels.js';
-import { remoteAddressOf, wrapFetch, type FetchInfo } from './fetch/handler.js';
+import { wrapFetch, type FetchInfo } from './fetch/handler.js';
 import { createFetchRequests } from './fetch/requests.js';
 import { createFetchServers, isFetchServer, type FetchServer } from './fetch/servers.js';
 import { createChecks } from './checks.js';
@@ -326,7 +326,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       return true;
     },
 
-    interceptFetch: (request, info) => fetchRequests.intercept(request, remoteAddressOf(request, info)),
+    interceptFetch: (request, info) => fetchRequests.intercept(request, info),
     fetchFinished: (request) => fetchRequests.finished(request),
     fetch: (handler) => wrapFetch(lameduck, handler),
 

@@ -1,6 +1,7 @@
 /** Requests served through the Fetch API (`Bun.serve`, `Deno.serve`): what lameduck answers, and what is in flight. */
 import type { Clock } from '../deadline.js';
 import { answerProbe, matchesPath, type ProbeSource } from '../probes.js';
+import { remoteAddressOf } from './handler.js';
 import type { AnyRequest, InflightRequest, LameduckState, PlainResponse } from '../types.js';
 
 /** What the fetch path needs from its manager. */
@@ -18,7 +19,7 @@ export interface FetchSource {
 /** The Fetch-API requests of one manager. */
 export interface FetchRequests {
   /** `lameduck.interceptFetch()`: lameduck's own answer, or `undefined` (the request is then in flight). */
-  intercept(request: Request, remoteAddress: string | undefined): Promise<PlainResponse> | undefined;
+  intercept(request: Request, info: unknown): Promise<PlainResponse> | undefined;
   /** `lameduck.fetchFinished()`: the request's response is ready; true when it should close its connection. */
   finished(request: Request): boolean;
   /** In flight now, described. */
@@ -26,13 +27,6 @@ export interface FetchRequests {
   size(): number;
   /** Responses finished since the shutdown started. */
   completed(): number;
-}
-
-/** Where a request started: kept for every request (nothing else can name it at the deadline) and dropped when it ends. */
-interface Started {
-  method: string;
-  url: string;
-  at: number;
 }
 
 /** The path and query of an absolute URL (`http://host:3000/readyz?verbose` → `/readyz?verbose`). */
@@ -43,35 +37,51 @@ export function pathOf(url: string): string {
 }
 
 /** The view of a Fetch request that the probes read: method, path, user agent and the client's address. */
-function probeView(request: Request, url: string, remoteAddress: string | undefined): AnyRequest {
+function probeView(request: Request, url: string, info: unknown): AnyRequest {
   return {
     method: request.method,
     url,
     headers: { 'user-agent': request.headers.get('user-agent') ?? undefined },
-    socket: { remoteAddress },
+    socket: { remoteAddress: remoteAddressOf(request, info) },
   } as unknown as AnyRequest;
 }
 
+/** Could `url` be one of the probes? A cheap test, so that other requests build no view. */
+function mayBeProbe(url: string, { readinessPath, livenessPath, startupPath }: ProbeSource['options']): boolean {
+  return (
+    (readinessPath !== false && url.startsWith(readinessPath)) ||
+    (livenessPath !== false && url.startsWith(livenessPath)) ||
+    (startupPath !== false && url.startsWith(startupPath))
+  );
+}
+
 export function createFetchRequests(source: FetchSource): FetchRequests {
-  const inflight = new Map<Request, Started>();
+  // Each request in flight and when it started: kept for every request, since nothing else can name one
+  // at the deadline; its method and path are read from it only then.
+  const inflight = new Map<Request, number>();
   let completed = 0;
 
+  /** Served after the listeners closed: on a connection still open while there is time, and the paths kept serving. */
+  function servedLate(url: string): boolean {
+    if (source.state === 'draining' && !source.nearDeadline.aborted) return true;
+    return source.keepServing.length > 0 && source.keepServing.some((path) => matchesPath(url, path));
+  }
+
   return {
-    intercept(request, remoteAddress) {
+    intercept(request, info) {
       const method = request.method;
-      const url = pathOf(request.url);
       if (method === 'GET' || method === 'HEAD') {
-        const probe = answerProbe(probeView(request, url, remoteAddress), source.probes);
-        if (probe !== undefined) return probe;
+        const url = pathOf(request.url);
+        if (mayBeProbe(url, source.probes.options)) {
+          const probe = answerProbe(probeView(request, url, info), source.probes);
+          if (probe !== undefined) return probe;
+        }
       }
-      // Served: while listeners are open, on a connection still open in the drain while there is time,
-      // and on the paths kept serving to the end. The response says `Connection: close` (see finished()).
-      const served =
-        source.accepting() ||
-        (source.state === 'draining' && !source.nearDeadline.aborted) ||
-        (source.keepServing.length > 0 && source.keepServing.some((path) => matchesPath(url, path)));
-      if (!served) return Promise.resolve(source.reject({ method, url }));
-      inflight.set(request, { method, url, at: source.now() });
+      if (!source.accepting()) {
+        const url = pathOf(request.url);
+        if (!servedLate(url)) return Promise.resolve(source.reject({ method, url }));
+      }
+      inflight.set(request, source.now());
       return undefined;
     },
     finished(request) {
@@ -82,7 +92,11 @@ export function createFetchRequests(source: FetchSource): FetchRequests {
     },
     inflight() {
       const time = source.now();
-      return [...inflight.values()].map(({ method, url, at }) => ({ method, url, age: Math.round(time - at) }));
+      return [...inflight].map(([request, at]) => ({
+        method: request.method,
+        url: pathOf(request.url),
+        age: Math.round(time - at),
+      }));
     },
     size: () => inflight.size,
     completed: () => completed,
