@@ -1,6 +1,6 @@
 // Runs Jest and the consumer apps once per Node binary in LAMEDUCK_NODES, naming the Node of every failure.
 //
-// `node scripts/test-on-nodes.mjs`            Jest (packages/e2e on the newest Node only), then the consumer apps
+// `node scripts/test-on-nodes.mjs`            Jest (packages/e2e and Bun/Deno servers on the newest Node only), then the consumer apps
 //                                             (their type-checks on the newest Node only), on each Node.
 // `node scripts/test-on-nodes.mjs <jest args>` only `jest <jest args>` on each Node, e2e included: to run chunks.
 //
@@ -47,13 +47,19 @@ const newest = [...nodes].sort((a, b) => newer(b.version, a.version))[0];
 const jestArgs = process.argv.slice(2);
 
 /** The steps for one Node: label and jest arguments. */
+/**
+ * Test files that run once, on the newest Node: the end-to-end tests, and those whose servers run on Bun or Deno
+ * (the Node that runs Jest does not change what they prove).
+ */
+const NEWEST_ONLY = ['/packages/e2e/', '/fetch-servers\\.test\\.ts$'];
+
 function steps(node) {
   if (jestArgs.length > 0) return [{ label: 'jest', args: jestArgs }];
   const once = node === newest;
   return [
     {
-      label: once ? 'jest' : 'jest (packages/e2e runs on the newest Node only)',
-      args: once ? [] : ['--testPathIgnorePatterns', '/node_modules/', '/packages/e2e/'],
+      label: once ? 'jest' : 'jest (packages/e2e and the Bun and Deno servers run on the newest Node only)',
+      args: once ? [] : ['--testPathIgnorePatterns', '/node_modules/', ...NEWEST_ONLY],
     },
     {
       label: once ? 'consumer' : 'consumer apps (the type-checks run on the newest Node only)',
