@@ -197,7 +197,12 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
-  const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
+  const tracker = createTracker({
+    idleGrace: options.idleGrace,
+    discardLimit: options.discardLimit,
+    refuseUpgrade: rejections.reject,
+    now,
+  });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };

@@ -10,6 +10,7 @@ export {
   uploadWhileClosing,
   type Reply,
   type RequestOptions,
+  type UploadOptions,
 } from './http.js';
 export {
   get,
