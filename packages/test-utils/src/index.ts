@@ -36,3 +36,4 @@ export {
   type TimedExit,
 } from './child.js';
 export { docSection, documentationPages, type Page } from './docs.js';
+export { importCycles, importGraph } from './structure.js';
