@@ -65,7 +65,7 @@ function steps(node) {
       label: once ? 'consumer' : 'consumer apps (the type-checks run on the newest Node only)',
       args: [
         '--config',
-        'packages/consumer/jest.config.mjs',
+        'packages/consumer/jest.config.ts',
         ...(once ? [] : ['--testPathIgnorePatterns', '/types\\.test\\.ts$']),
       ],
     },

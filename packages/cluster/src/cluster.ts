@@ -3,37 +3,8 @@ import cluster from 'node:cluster';
 import { createError, createLog } from '@lameduck/core';
 import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { installClusterSignals, type ClusterSignalHandle, type ClusterSignalOptions } from './signals.js';
-import { drainedCleanly, forkWorker, type ManagedWorker, type NotReady, type WorkerExit } from './worker.js';
-
-/** Why a roll stopped before replacing every worker. */
-export interface RollFailure {
-  /** `exited`: the new worker died before it was ready; `timeout`: it was not ready within `readyTimeout`; `shutdown`: the cluster began shutting down. */
-  reason: 'exited' | 'timeout' | 'shutdown';
-  /** The new worker that failed (absent for `shutdown`). */
-  pid?: number;
-  /** How it exited, for `exited`. */
-  exit?: WorkerExit;
-}
-
-/** What `roll()` did. */
-export interface RollResult {
-  /** Every worker was replaced, each old one drained cleanly (exit 0). */
-  ok: boolean;
-  /** The old workers that were retired, in order, and how they exited. */
-  retired: WorkerExit[];
-  /** Set when the roll stopped early; the workers not yet replaced keep serving. */
-  failure?: RollFailure;
-}
-
-/** What `shutdown()` did. */
-export interface ClusterShutdownResult {
-  /** What started it: a signal name, or the reason passed to `shutdown()`. */
-  reason: string;
-  /** 0 when every worker drained and exited 0 in time, 1 otherwise. */
-  exitCode: 0 | 1;
-  /** How each worker exited. */
-  workers: WorkerExit[];
-}
+import type { ClusterShutdownResult, RollResult, WorkerExit } from './types.js';
+import { drainedCleanly, forkWorker, type ManagedWorker, type NotReady } from './worker.js';
 
 /** The handle returned by `createCluster()`. */
 export interface LameduckCluster {

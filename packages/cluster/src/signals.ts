@@ -1,7 +1,7 @@
 /** The primary's opt-in signal handling: SIGHUP rolls, SIGTERM/SIGINT drain every worker, then exit. */
 import type { Log } from '@lameduck/core';
 import { invalidOption } from '@lameduck/core';
-import type { ClusterShutdownResult, RollResult } from './cluster.js';
+import type { ClusterShutdownResult, RollResult } from './types.js';
 
 /** Options of `cluster.handleSignals()`. */
 export interface ClusterSignalOptions {

@@ -1,19 +1,6 @@
 /** One worker as the primary sees it: forked, ready (or not, in time), told to drain, and how it exited. */
 import cluster, { type Worker } from 'node:cluster';
-
-/** How a worker ended. */
-export interface WorkerExit {
-  /** The worker's process id. */
-  pid: number;
-  /** Exit code, `null` when a signal ended it. */
-  code: number | null;
-  /** The signal that ended it (`SIGKILL` when forced), `null` when it exited by itself. */
-  signal: string | null;
-  /** Killed with `SIGKILL` after `stopTimeout`: it did not finish draining in time. */
-  forced: boolean;
-  /** It was told to shut down (a roll or the cluster's shutdown); `false` for a crash. */
-  stopped: boolean;
-}
+import type { WorkerExit } from './types.js';
 
 /** True when a worker drained as it should: told to stop, exited 0 by itself. */
 export function drainedCleanly(exit: WorkerExit): boolean {

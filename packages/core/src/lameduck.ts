@@ -226,7 +226,12 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
-  const nodeTracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
+  const nodeTracker = createTracker({
+    idleGrace: options.idleGrace,
+    discardLimit: options.discardLimit,
+    refuseUpgrade: rejections.reject,
+    now,
+  });
   // The shutdown drives node:http servers and every other drain target (gRPC, Bun.serve) as one.
   const { targets, combined: tracker } = createTargets(nodeTracker);
   const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';

@@ -167,10 +167,11 @@ export interface LameduckOptions {
   /**
    * A request rejected with 503 while its body is still arriving (an upload) has up to this many bytes
    * of body read and discarded first, so the client receives the 503 instead of a reset. Larger bodies
-   * are answered at once, then their connection is closed lingering: half-closed after the 503, what
-   * still arrives read and discarded until the client stops sending (quiet for `idleGrace`), for at
-   * most `2 × idleGrace` and the declared body plus this many bytes, so that a client writing its whole
-   * body before reading still gets the 503.
+   * are answered at once. Any response that closes its connection during the drain while the body is
+   * still arriving (the 503, or a served one that left the body unread) closes it lingering: half-closed
+   * after the response, what still arrives read and discarded until the client stops sending (quiet for
+   * `idleGrace`), for at most `2 × idleGrace` and the declared body plus this many bytes, so that a
+   * client writing its whole body before reading still gets its response.
    * @default 1048576
    * @example createLameduck({ discardLimit: 10 * 1024 * 1024 })
    */

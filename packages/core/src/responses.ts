@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Events } from './channels.js';
 import type { Clock } from './deadline.js';
-import { lingerAfterResponse, lingerBounds } from './linger.js';
 import type { Log } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 import type { AnyRequest, AnyResponse, LameduckState, PlainResponse } from './types.js';
@@ -63,13 +62,14 @@ export function createRejections(source: RejectionSource): Rejections {
 /**
  * The 503 for this request: HTTP/2's without a Connection header (its session got GOAWAY when the
  * drain started); HTTP/1's once up to `discardLimit` bytes of its body have been read and discarded,
- * its connection closed by a lingering close if the body is still arriving (see linger.ts).
+ * its connection closed by a lingering close if the body is still arriving (the tracker arranges it
+ * for every request of the drain, see linger.ts).
  */
 export function rejectRequest(
   req: AnyRequest,
   res: AnyResponse,
   reject: (request: AnyRequest) => PlainResponse,
-  { discardLimit, idleGrace }: { discardLimit: number; idleGrace: number },
+  { discardLimit }: { discardLimit: number },
 ): Promise<PlainResponse> {
   if (isHttp2(req)) {
     const response = reject(req);
@@ -78,11 +78,7 @@ export function rejectRequest(
   }
   // Survives frameworks that rewrite headers on their error path (Koa's ctx.onerror).
   (res as ServerResponse).shouldKeepAlive = false;
-  const request = req as IncomingMessage;
-  return discardBody(request, discardLimit).then(() => {
-    if (!request.complete) lingerAfterResponse(request, lingerBounds(request, idleGrace, discardLimit));
-    return reject(req);
-  });
+  return discardBody(req as IncomingMessage, discardLimit).then(() => reject(req));
 }
 
 function bodyText(response: PlainResponse): string {

@@ -66,45 +66,80 @@ export async function closeServer(server: http.Server | https.Server): Promise<v
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+/** How `uploadWhileClosing()`'s client behaves. */
+export interface UploadOptions {
+  /** Header lines added to the upload's head, each ending in CRLF. */
+  headers?: string;
+  /** First a `GET /` on the same connection, its response read whole: the upload comes on a kept connection. */
+  keptAlive?: boolean;
+  /**
+   * Read while writing, from the start, as a streaming client does: the body follows the head at once
+   * and stops at the end of the response stream. Otherwise the client reads only once its whole body is
+   * sent, which it starts once the server has decided (answered already, or reading the body first).
+   */
+  reading?: boolean;
+}
+
 /**
- * Uploads `size` bytes with PUT like a client that reads its response only once its body is sent,
- * after `start()` (which begins the shutdown; the request is sent once it has resolved). The body follows once the server has decided: either
- * it answered already, or it is reading the body first. Resolves with what the client read and the
- * socket error, if any: a server that closed with body unread resets the client and loses its 503.
+ * Uploads `size` bytes with PUT on a connection opened before `start()` (which begins the shutdown;
+ * the upload's head is sent once it has resolved). Resolves once the socket has closed, with what the
+ * client read after the upload's head and the first socket error, if any: a server that closes with
+ * body unread resets the client (ECONNRESET), and one that writes before reading loses the response
+ * from its receive buffer (EPIPE).
  */
 export async function uploadWhileClosing(
   port: number,
   server: http.Server,
   size: number,
   start: () => unknown,
-  headers = '',
+  { headers = '', keptAlive = false, reading = false }: UploadOptions = {},
 ): Promise<{ received: string; error: NodeJS.ErrnoException | undefined }> {
   const client = net.connect(port, '127.0.0.1');
   await once(client, 'connect');
-  client.pause();
   let received = '';
-  const ended = new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    client.on('data', (data: Buffer) => (received += data.toString('latin1')));
-    client.on('error', resolve);
-    client.on('end', () => resolve(undefined));
-  });
+  let ended = false;
+  let error: NodeJS.ErrnoException | undefined;
+  client.on('data', (data: Buffer) => (received += data.toString('latin1')));
+  client.on('error', (caught: NodeJS.ErrnoException) => (error ??= caught));
+  client.on('end', () => (ended = true));
+  const closed = once(client, 'close');
+  if (keptAlive) {
+    client.write(`GET / HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n`);
+    await whole(client, () => received);
+    received = '';
+  }
+  if (!reading) client.pause();
   const decided = new Promise<[http.IncomingMessage, http.ServerResponse]>((resolve) =>
     server.prependListener('request', (req, res) => resolve([req, res])),
   );
   await start();
   client.write(`PUT /files HTTP/1.1\r\nHost: localhost\r\n${headers}Content-Length: ${size}\r\n\r\n`);
-  const [req, res] = await decided;
-  if (!res.writableFinished && req.readableFlowing !== true) {
-    await Promise.race([once(res, 'finish'), once(req, 'resume')]);
+  if (!reading) {
+    const [req, res] = await decided;
+    if (!res.writableFinished && req.readableFlowing !== true) {
+      await Promise.race([once(res, 'finish'), once(req, 'resume')]);
+    }
   }
-  const chunk = Buffer.alloc(64 * 1024, 'x');
-  for (let sent = 0; sent < size; sent += chunk.length) {
-    if (!(await new Promise<boolean>((resolve) => client.write(chunk, (error) => resolve(!error))))) break;
+  // As fast as the server takes it: a write whenever the socket's buffer has room.
+  const chunk = Buffer.alloc(1024 * 1024, 'x');
+  for (let sent = 0; sent < size && !ended && !client.destroyed; sent += chunk.length) {
+    if (!client.write(chunk.subarray(0, size - sent))) await Promise.race([once(client, 'drain'), closed]);
   }
   client.resume();
-  const error = await ended;
-  client.destroy();
+  await closed;
   return { received, error };
+}
+
+/** Resolves once `read()` holds one whole response with a Content-Length (a warm-up's). */
+async function whole(client: net.Socket, read: () => string): Promise<void> {
+  for (;;) {
+    const text = read();
+    const headEnd = text.indexOf('\r\n\r\n');
+    const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd))?.[1];
+    if (headEnd >= 0 && length !== undefined && text.length >= headEnd + 4 + Number(length)) return;
+    if (client.destroyed) throw new Error(`the warm-up's connection closed after ${JSON.stringify(text)}`);
+    await Promise.race([once(client, 'data'), once(client, 'close')]);
+  }
 }
 
 /** One HTTP/2 request on `session`; resolves with the status, headers and whole body. */

@@ -10,6 +10,7 @@ export {
   uploadWhileClosing,
   type Reply,
   type RequestOptions,
+  type UploadOptions,
 } from './http.js';
 export {
   get,
@@ -36,3 +37,4 @@ export {
 } from './child.js';
 export { docSection, documentationPages, type Page } from './docs.js';
 export { runtimeBinary, type Runtime } from './runtimes.js';
+export { importCycles, importGraph } from './structure.js';

@@ -54,14 +54,16 @@ export interface Tracker {
 export interface TrackerSettings {
   /** How long a socket must be quiet before a drain closes it. */
   idleGrace: number;
+  /** How many bytes beyond a request's declared body a lingering close reads. */
+  discardLimit: number;
   /** Called for an upgrade refused because the listener had closed; returns the 503 to send. */
   refuseUpgrade(): PlainResponse;
   now: Clock;
 }
 
 /** Creates the tracker a manager drives. */
-export function createTracker({ idleGrace, refuseUpgrade, now }: TrackerSettings): Tracker {
-  const state = createTrackerState(idleGrace, now);
+export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: TrackerSettings): Tracker {
+  const state = createTrackerState(idleGrace, discardLimit, now);
   const sockets = createSockets(state);
   const http2 = createHttp2Listeners(state);
   const upgrades = createUpgradeListeners(state, refuseUpgrade);

@@ -2,6 +2,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { lingerIfBodyArriving } from '../linger.js';
 import type { AttachableServer, InflightRequest } from '../types.js';
 import { inflightStreams } from './http2.js';
 import { becameIdle, noteActivity, reviewAtDrainStart } from './idle.js';
@@ -117,6 +118,7 @@ function learn(state: TrackerState, connection: Connection): void {
   const last = connection.pending.at(-1);
   if (last === undefined) return;
   state.busy.add(connection);
+  lingerIfBodyArriving(last.req, state);
   const { response } = known;
   if (response !== undefined && response.req === last.req) markLast(connection, response);
   else if (closeAfterResponseTo(last.req)) connection.closerRequest = last.req;
@@ -146,6 +148,7 @@ export function createRequests(
     state.busy.add(connection);
     unmark(connection);
     markLast(connection, response);
+    lingerIfBodyArriving(request, state);
   }
 
   function onResponseFinish(message: unknown): void {

@@ -66,6 +66,8 @@ export interface TrackerState {
   readonly owner: object;
   /** How long a socket must be quiet before a drain closes it. */
   readonly idleGrace: number;
+  /** How many bytes beyond a request's declared body a lingering close reads (see linger.ts). */
+  readonly discardLimit: number;
   readonly now: Clock;
   readonly servers: Map<AttachableServer, ServerEntry>;
   readonly connections: Set<Connection>;
@@ -105,10 +107,11 @@ export interface TrackerState {
   reviewed: boolean;
 }
 
-export function createTrackerState(idleGrace: number, now: Clock): TrackerState {
+export function createTrackerState(idleGrace: number, discardLimit: number, now: Clock): TrackerState {
   return {
     owner: {},
     idleGrace,
+    discardLimit,
     now,
     servers: new Map(),
     connections: new Set(),

@@ -1,9 +1,9 @@
 // Jest for the whole workspace: tests run against the packages' TypeScript sources, no build needed.
-// JavaScript, not TypeScript: Node 22.18+ loads a .ts config by stripping its types as an ES module, older
-// Nodes through ts-node as CommonJS, and the two disagree on relative imports (consumer's config imports this).
+// Every supported Node loads this file by stripping its types, as an ES module: so only syntax that strips
+// to JavaScript (type-only imports, annotations; no enums or namespaces) and explicit `.ts` extensions.
+import type { Config } from 'jest';
 
-/** @type {import('jest').Config} */
-const config = {
+const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],

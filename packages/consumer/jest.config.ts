@@ -1,8 +1,9 @@
 // Jest for `pnpm consumer`: the packed-tarball apps in e2e/, which `pnpm jest` leaves out (they need a build).
-import base from '../../jest.config.mjs';
+// Loaded as the top-level jest.config.ts is (Node's type stripping): type-only imports, explicit `.ts` extensions.
+import type { Config } from 'jest';
+import base from '../../jest.config.ts';
 
-/** @type {import('jest').Config} */
-const config = {
+const config: Config = {
   ...base,
   rootDir: '../..',
   roots: ['<rootDir>/packages/consumer/e2e'],
