@@ -90,7 +90,7 @@ export const NEST_PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/platfor
 
 /**
  * The Nest versions the tests run: the conformance suite's (Nest 11, in process), and the major that
- * @lameduck/nestjs's child-process tests install apart (Nest 12, ES modules only, which Jest cannot load).
+ * @lameduck/nestjs installs apart (Nest 12, ES modules only), which the conformance matrix runs in its ES module project.
  */
 export function nestVersions(): string[] {
   const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies ?? {};
