@@ -31,6 +31,8 @@ import {
   lameduckIndicator,
   setupLameduck,
   type Lameduck,
+  type LameduckModuleOptions,
+  type LameduckOptionsFactory,
 } from '@lameduck/nestjs';
 
 const QUIET = { handleSignals: false, silent: true } as const;
@@ -247,6 +249,73 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     setupLameduck(app);
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('forRootAsync with an options factory class (LameduckOptionsFactory)', () => {
+  const CONFIG = 'CONFIG';
+  /** A factory with an injected dependency, counting its instances and its calls. */
+  @Injectable()
+  class LameduckConfig implements LameduckOptionsFactory {
+    static instances = 0;
+    calls = 0;
+    constructor(@Inject(CONFIG) private readonly config: { path: string }) {
+      LameduckConfig.instances += 1;
+    }
+    async createLameduckOptions(): Promise<LameduckModuleOptions> {
+      this.calls += 1;
+      return { ...QUIET, readinessPath: this.config.path };
+    }
+  }
+  @Module({ providers: [{ provide: CONFIG, useValue: { path: '/health/ready' } }], exports: [CONFIG] })
+  class ConfigModule {}
+  @Module({ imports: [ConfigModule], providers: [LameduckConfig], exports: [LameduckConfig] })
+  class ConfigWithFactoryModule {}
+
+  async function readiness(module: object): Promise<{ app: INestApplication; body: unknown }> {
+    LameduckConfig.instances = 0;
+    const app = await NestFactory.create(module as never, new ExpressAdapter(), { logger: false });
+    apps.push(app);
+    setupLameduck(app);
+    const port = await listen(app);
+    return { app, body: JSON.parse((await request(port, { path: '/health/ready' })).body) };
+  }
+
+  test('useClass: the module instantiates the class with its injections and takes createLameduckOptions()', async () => {
+    @Module({ imports: [LameduckModule.forRootAsync({ imports: [ConfigModule], useClass: LameduckConfig })] })
+    class AppModule {}
+    const { body } = await readiness(AppModule);
+    expect(body).toEqual({ status: 'ready' });
+    expect(LameduckConfig.instances).toBe(1);
+  });
+
+  test('useExisting: the instance an imported module provides is used, not a new one', async () => {
+    @Module({
+      imports: [
+        ConfigWithFactoryModule,
+        LameduckModule.forRootAsync({ imports: [ConfigWithFactoryModule], useExisting: LameduckConfig }),
+      ],
+    })
+    class AppModule {}
+    const { app, body } = await readiness(AppModule);
+    expect(body).toEqual({ status: 'ready' });
+    expect(LameduckConfig.instances).toBe(1);
+    expect(app.get(LameduckConfig).calls).toBe(1);
+  });
+
+  test.each([
+    ['none', {}],
+    ['two', { useClass: LameduckConfig, useFactory: () => ({}) }],
+    ['inject alone', { inject: [CONFIG] }],
+  ])('%s of useFactory, useClass, useExisting: LAMEDUCK_INVALID_OPTION naming forRootAsync', (_label, options) => {
+    expect(() => LameduckModule.forRootAsync(options as never)).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'LAMEDUCK_INVALID_OPTION',
+        option: 'forRootAsync',
+        received: options,
+      }),
+    );
   });
 });
 
