@@ -21,11 +21,13 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import type { Logger } from '@lameduck/core';
 import { aborted, deferred, request } from '@lameduck/test-utils';
 import {
   InjectLameduck,
   LAMEDUCK,
+  LAMEDUCK_OPTIONS,
   LameduckModule,
   fromIndicator,
   lameduckIndicator,
@@ -249,6 +251,52 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     setupLameduck(app);
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe.each(['express', 'fastify'])('an app from @nestjs/testing on platform-%s', (platform) => {
+  test('the app module with its options overridden, createNestApplication(), setupLameduck(), served as supertest serves it: probes answer, app.close() drains before onModuleDestroy', async () => {
+    slow.arrived = deferred();
+    slow.release = deferred();
+    // The application's own root module, as main.ts uses it: signals handled (the default).
+    @Module({
+      imports: [LameduckModule.forRoot({ timeout: 20_000 })],
+      controllers: [SlowController],
+      providers: [Events],
+    })
+    class AppModule {}
+    const signals = () => process.listenerCount('SIGTERM');
+    const before = signals();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(LAMEDUCK_OPTIONS)
+      .useValue(QUIET)
+      .compile();
+    const app = moduleRef.createNestApplication(adapter(platform), { logger: false });
+    apps.push(app);
+    const lameduck = setupLameduck(app);
+    expect(lameduck.stats().servers).toBe(1);
+    expect(app.get(Events).lameduck).toBe(lameduck);
+    // The test's options: no signal handler in the test runner's process.
+    expect(signals()).toBe(before);
+    // What supertest does with app.getHttpServer(): listen on port 0 itself, without app.listen() (after
+    // Fastify's ready() on platform-fastify, as Nest's testing docs say).
+    await app.init();
+    if (platform === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    const server = app.getHttpServer() as http.Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    expect((await request(port, { path: '/readyz' })).status).toBe(200);
+
+    const reply = request(port, { path: '/slow' });
+    await slow.arrived.promise;
+    apps.splice(apps.indexOf(app), 1);
+    const closed = app.close();
+    expect(lameduck.state).toBe('draining');
+    slow.release.resolve();
+    expect(await reply).toMatchObject({ status: 200, body: 'slow done' });
+    await closed;
+    expect(app.get(Events).order).toEqual(['response', 'onModuleDestroy']);
+    expect(await lameduck.shutdown()).toMatchObject({ reason: 'app.close()', graceful: true, hookFailures: [] });
   });
 });
 
