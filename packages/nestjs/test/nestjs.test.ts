@@ -1,7 +1,10 @@
 /** What is Nest's own in @lameduck/nestjs, in process on both platforms; what every adapter shares is in the conformance matrix. */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   Controller,
   Get,
@@ -23,7 +26,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { Logger } from '@lameduck/core';
-import { aborted, deferred, request } from '@lameduck/test-utils';
+import { aborted, deferred, once, request } from '@lameduck/test-utils';
 import {
   InjectLameduck,
   LAMEDUCK,
@@ -38,6 +41,8 @@ import {
 } from '@lameduck/nestjs';
 
 const QUIET = { handleSignals: false, silent: true } as const;
+const FIXTURES = join(__dirname, '..', '..', 'core', 'test', 'fixtures');
+const TLS = { key: readFileSync(join(FIXTURES, 'key.pem')), cert: readFileSync(join(FIXTURES, 'cert.pem')) };
 
 /** Every layer of Nest's pipeline, counting what reaches it; the guard refuses everything. */
 const reached: string[] = [];
@@ -95,8 +100,10 @@ class SlowController {
 }
 
 const apps: INestApplication[] = [];
+const tlsAgents: https.Agent[] = [];
 afterEach(async () => {
   reached.length = 0;
+  for (const agent of tlsAgents.splice(0)) agent.destroy();
   for (const app of apps.splice(0)) {
     (app.getHttpServer() as http.Server).closeAllConnections();
     await app.close();
@@ -182,6 +189,52 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     const { app } = await create(AppModule);
     const port = await listen(app);
     expect(JSON.parse((await request(port, { path: '/health/ready' })).body)).toEqual({ status: 'ready' });
+  });
+
+  test('HTTPS (Nest’s httpsOptions): probes over TLS; a request in flight finishes with Connection: close; idle, stalled-handshake and unused sockets close; graceful', async () => {
+    slow.arrived = deferred();
+    slow.release = deferred();
+    @Module({
+      imports: [LameduckModule.forRoot({ ...QUIET, readinessDelay: 0, idleGrace: 20 })],
+      controllers: [SlowController],
+      providers: [Events],
+    })
+    class AppModule {}
+    // Each platform's way: NestFactory's httpsOptions on Express, the adapter's https option on Fastify.
+    const app =
+      platform === 'express'
+        ? await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false, httpsOptions: TLS })
+        : await NestFactory.create(AppModule, new FastifyAdapter({ https: TLS }), { logger: false });
+    apps.push(app);
+    const lameduck = setupLameduck(app);
+    const port = await listen(app);
+    expect(app.getHttpServer()).toBeInstanceOf(https.Server);
+
+    const unused = net.connect(port, '127.0.0.1');
+    await once(unused, 'connect');
+    const stalled = net.connect(port, '127.0.0.1');
+    await once(stalled, 'connect');
+    // The first bytes of a ClientHello, then nothing: the handshake never completes.
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
+    const closed = [once(unused, 'close'), once(stalled, 'close')];
+    const tlsAgent = () => {
+      const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+      tlsAgents.push(agent);
+      return agent;
+    };
+    const ready = await request(port, { tls: true, path: '/readyz', agent: tlsAgent() });
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready' });
+    closed.push(once(ready.socket, 'close'));
+
+    const reply = request(port, { tls: true, path: '/slow', agent: tlsAgent() });
+    await slow.arrived.promise;
+    const done = lameduck.shutdown('SIGTERM');
+    slow.release.resolve();
+    const served = await reply;
+    expect(served).toMatchObject({ status: 200, body: 'slow done' });
+    expect(served.headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+    await Promise.all(closed);
   });
 
   test('a bad option rejects NestFactory.create() with LAMEDUCK_INVALID_OPTION naming it', async () => {
