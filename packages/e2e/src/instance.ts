@@ -1,8 +1,9 @@
 /** One backend instance: a server process following the examples' contract, started, signalled, awaited. */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { exampleCommand } from '@lameduck/test-utils';
 
 /**
  * The workspace root, found from the working directory (Jest runs at the root, `pnpm e2e` in this package):
@@ -29,13 +30,10 @@ export interface Target {
   checkPath: string;
 }
 
-/** examples/<name>, run as its package.json `start` script says (one `node …` command), default options. */
+/** The example `name`, run as its package.json script says (one `node …` command), default options. */
 export function exampleTarget(name: string, env: Record<string, string> = {}): Target {
-  const dir = join(ROOT, 'examples', name);
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`examples/${name}: "start" is not one node command`);
-  return { name: `lameduck (${name})`, args, cwd: dir, env, checkPath: '/readyz' };
+  const { cwd, args } = exampleCommand(ROOT, name);
+  return { name: `lameduck (${name})`, args, cwd, env, checkPath: '/readyz' };
 }
 
 /** The textbook shutdown (src/textbook.ts): `server.close()` on SIGTERM, then exit 0. */

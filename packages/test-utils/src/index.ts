@@ -35,3 +35,4 @@ export {
   type TimedExit,
 } from './child.js';
 export { docSection, documentationPages, type Page } from './docs.js';
+export { exampleCommand } from './examples.js';
