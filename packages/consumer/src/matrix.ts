@@ -190,10 +190,10 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   ];
   const koa = ['koa'];
   const migrating = snippetNames.filter((name) => name.startsWith('migrating-'));
-  // The Nest snippets, on the conformance suite's Nest with the terminus the module's tests use (the apps build
+  // The Nest snippets, on the conformance suite's Nest with the terminus and testing the module's tests use (the apps build
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
-  const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
+  const nestDevDependencies = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!;
   const suffix = `-types-node-${semver.major(typesNode)}`;
   return [
     {
@@ -226,7 +226,7 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
       packages: ['@lameduck/core', '@lameduck/nestjs'],
       dependencies: [
         ...NEST_PACKAGES.map((name) => `${name}@${nestVersions()[0]!}`),
-        `@nestjs/terminus@${terminus}`,
+        ...['@nestjs/terminus', '@nestjs/testing'].map((name) => `${name}@${nestDevDependencies[name]!}`),
         ...['reflect-metadata', 'rxjs'].map(pinned),
         ...common,
       ],
@@ -327,6 +327,8 @@ declare const server: http.Server;
   nestjs: '',
   'nestjs-three-lines': '',
   'nestjs-for-root-async': '',
+  'nestjs-options-factory': '',
+  'nestjs-testing': '',
   'nestjs-inject': '',
   'nestjs-terminus': '',
 };
