@@ -7,6 +7,8 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
+  // Nest 12 is ES modules only: its matrix entries run in their own project (packages/conformance/jest.nest-12.config.mjs).
+  testPathIgnorePatterns: ['/node_modules/', '/packages/conformance/test/nestjs-12-'],
   transform: {
     '^.+\\.ts$': [
       'ts-jest',

@@ -1,7 +1,8 @@
 // Runs Jest and the consumer apps once per Node binary in LAMEDUCK_NODES, naming the Node of every failure.
 //
-// `node scripts/test-on-nodes.mjs`            Jest (packages/e2e and Bun/Deno servers on the newest Node only), then the consumer apps
-//                                             (their type-checks on the newest Node only), on each Node.
+// `node scripts/test-on-nodes.mjs`            Jest (packages/e2e and Bun/Deno servers on the newest Node only), the
+//                                             Nest 12 matrix (ES modules), then the consumer apps (their type-checks
+//                                             on the newest Node only), on each Node.
 // `node scripts/test-on-nodes.mjs <jest args>` only `jest <jest args>` on each Node, e2e included: to run chunks.
 //
 // LAMEDUCK_NODES: paths of `node` binaries separated by `:` (.ci/run installs Node 22, 24 and 26 and sets it).
@@ -14,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const JEST = path.join(WORKSPACE, 'node_modules', 'jest', 'bin', 'jest.js');
+const NEST_12 = 'packages/conformance/jest.nest-12.config.mjs';
+/** Jest runs ES module tests only with Node's VM modules, which the Nest 12 project needs (and nothing else). */
+const VM_MODULES = ['--experimental-vm-modules'];
 
 /** One Node binary: its path and `process.version`. */
 function inspect(binary) {
@@ -46,23 +50,31 @@ const nodes = (listed.length > 0 ? listed : [process.execPath]).map(inspect);
 const newest = [...nodes].sort((a, b) => newer(b.version, a.version))[0];
 const jestArgs = process.argv.slice(2);
 
-/** The steps for one Node: label and jest arguments. */
 /**
  * Test files that run once, on the newest Node: the end-to-end tests, and those whose servers run on Bun or Deno
  * (the Node that runs Jest does not change what they prove).
  */
 const NEWEST_ONLY = ['/packages/e2e/', '/fetch-servers\\.test\\.ts$'];
 
+/** The steps for one Node: label, node flags and jest arguments. */
 function steps(node) {
-  if (jestArgs.length > 0) return [{ label: 'jest', args: jestArgs }];
+  if (jestArgs.length > 0) {
+    return [{ label: 'jest', flags: jestArgs.some((arg) => arg.endsWith(NEST_12)) ? VM_MODULES : [], args: jestArgs }];
+  }
   const once = node === newest;
   return [
     {
       label: once ? 'jest' : 'jest (packages/e2e and the Bun and Deno servers run on the newest Node only)',
-      args: once ? [] : ['--testPathIgnorePatterns', '/node_modules/', ...NEWEST_ONLY],
+      flags: [],
+      // Given here, the patterns replace the config's: the Nest 12 kinds (their own project) are named again.
+      args: once
+        ? []
+        : ['--testPathIgnorePatterns', '/node_modules/', '/packages/conformance/test/nestjs-12-', ...NEWEST_ONLY],
     },
+    { label: 'jest (the Nest 12 matrix, ES modules)', flags: VM_MODULES, args: ['--config', NEST_12] },
     {
       label: once ? 'consumer' : 'consumer apps (the type-checks run on the newest Node only)',
+      flags: [],
       args: [
         '--config',
         'packages/consumer/jest.config.ts',
@@ -83,7 +95,7 @@ for (const node of nodes) {
     banner(`${name}  (${node.binary})`);
     const started = Date.now();
     const env = { ...process.env, PATH: `${path.dirname(node.binary)}${path.delimiter}${process.env.PATH ?? ''}` };
-    const run = spawnSync(node.binary, [JEST, ...step.args], { cwd: WORKSPACE, env, stdio: 'inherit' });
+    const run = spawnSync(node.binary, [...step.flags, JEST, ...step.args], { cwd: WORKSPACE, env, stdio: 'inherit' });
     const seconds = Math.round((Date.now() - started) / 1000);
     const ok = run.status === 0;
     results.push({ name, ok, seconds });

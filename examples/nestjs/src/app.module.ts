@@ -1,17 +1,17 @@
-/** The example's module: LameduckModule with the contract's settings, the routes, the WebSocket. */
+/** The example's module, the same on platform-express and platform-fastify: LameduckModule with the contract's settings, the routes, the WebSocket. */
 import type { Server } from 'node:http';
 import {
   Controller,
   Get,
+  Header,
   Injectable,
   Module,
   Query,
-  Res,
+  StreamableFile,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Response } from 'express';
 import { WebSocketServer } from 'ws';
 import { EVENT_HEADERS, eventStream, METRICS_PATH, settings, slow } from '@lameduck/example-contract';
 import {
@@ -25,7 +25,14 @@ import {
 /** What `/` says: a provider injected by its type, which needs the emitted decorator metadata. */
 @Injectable()
 export class Greeting {
-  readonly text = 'hello from nestjs\n';
+  /** The examples' name for this server: `nestjs` on platform-express (Nest's default), `nestjs-fastify` on platform-fastify. */
+  readonly framework: string;
+  readonly text: string;
+
+  constructor(adapterHost: HttpAdapterHost) {
+    this.framework = adapterHost.httpAdapter.getType() === 'fastify' ? 'nestjs-fastify' : 'nestjs';
+    this.text = `hello from ${this.framework}\n`;
+  }
 }
 
 /**
@@ -38,12 +45,13 @@ export class Sockets implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
+    private readonly greeting: Greeting,
     @InjectLameduck() private readonly lameduck: Lameduck,
   ) {}
 
   onApplicationBootstrap(): void {
     const wss = new WebSocketServer({ server: this.adapterHost.httpAdapter.getHttpServer() as Server, path: '/ws' });
-    wss.on('connection', (socket) => socket.send('hello from nestjs'));
+    wss.on('connection', (socket) => socket.send(`hello from ${this.greeting.framework}`));
     this.lameduck.addCloser(() => {
       for (const client of wss.clients) client.close(1001, 'server shutting down');
     });
@@ -72,18 +80,17 @@ export class AppController {
     return slow(Number(ms) || 0, this.lameduck.deadlineSignal);
   }
 
-  // In keepServing: still answered after the listener has closed. Written as is: Express's send()
-  // would move the charset in front of the exposition format's version parameter.
+  // In keepServing: still answered after the listener has closed. A StreamableFile on both platforms:
+  // its type is sent as is (Express's send() would move the charset in front of the format's version).
   @Get(METRICS_PATH.slice(1))
-  metrics(@Res() res: Response): void {
-    res.setHeader('content-type', PROMETHEUS_CONTENT_TYPE);
-    res.end(prometheusMetrics(this.lameduck));
+  metrics(): StreamableFile {
+    return new StreamableFile(Buffer.from(prometheusMetrics(this.lameduck)), { type: PROMETHEUS_CONTENT_TYPE });
   }
 
   @Get('events')
-  events(@Res() res: Response): void {
-    res.writeHead(200, EVENT_HEADERS);
-    eventStream(this.lameduck.drainSignal).pipe(res);
+  @Header('cache-control', EVENT_HEADERS['cache-control'])
+  events(): StreamableFile {
+    return new StreamableFile(eventStream(this.lameduck.drainSignal), { type: EVENT_HEADERS['content-type'] });
   }
 }
 

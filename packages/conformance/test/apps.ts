@@ -1,6 +1,5 @@
 /** The app every adapter matrix test runs against: one per framework and version, built as its users would. */
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { AdapterOptions, Lameduck } from '@lameduck/core';
 import { graceful as expressGraceful } from '@lameduck/express';
@@ -11,10 +10,9 @@ import type Express from 'express';
 import type { FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
 import type Koa from 'koa';
-import { startNest } from './nest.js';
+import { load } from './load.js';
+import { isNestKind, startNest } from './nest.js';
 import { KINDS, nodeServerOf, type Kind } from './servers.js';
-
-const load = createRequire(__filename);
 
 /** Every kind that goes through an adapter (`graceful()`), every supported version of each framework. */
 export const ADAPTER_KINDS = KINDS.filter((kind) => kind !== 'node-http');
@@ -123,7 +121,7 @@ export async function startApp(kind: AdapterKind, options: AdapterOptions, shape
     const port = await listening(server);
     return { port, lameduck: middleware.lameduck, hits, close: () => stop(server) };
   }
-  if (kind === 'nestjs-express' || kind === 'nestjs-fastify') {
+  if (isNestKind(kind)) {
     const readiness = { get: APP_READINESS, post: 'posted' };
     const nest = await startNest(kind, options, { root: (url) => hits.push(url), readiness }, auth);
     return {

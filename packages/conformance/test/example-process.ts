@@ -1,22 +1,17 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild, stopChild, type Child } from '@lameduck/test-utils';
+import { exampleCommand, spawnChild, stopChild, type Child } from '@lameduck/test-utils';
 
-const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
+const ROOT = join(__dirname, '..', '..', '..');
 // SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
 const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
 
 const children: Child[] = [];
 
-/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
+/** Runs the example `name` as its package.json script does (`start`, or a variant's): one `node …` command, from its folder. */
 export function startExample(name: string, env: Record<string, string> = {}): Child {
-  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
-  const child = spawnChild(args, { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
+  const { cwd, args } = exampleCommand(ROOT, name);
+  const child = spawnChild(args, { cwd, env: { ...ENV, ...env } });
   children.push(child);
   return child;
 }
@@ -26,13 +21,10 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
  * pid) on the first connection, with the socket as fd 3 and LISTEN_FDS/LISTEN_PID set. Resolves once it listens.
  */
 export async function startActivated(name: string, port: number, env: Record<string, string> = {}): Promise<Child> {
-  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const args = manifest.scripts.start.trim().split(/\s+/).slice(1);
+  const { cwd, args } = exampleCommand(ROOT, name);
   const child = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...args], {
     command: 'systemd-socket-activate',
-    cwd: join(EXAMPLES, name),
+    cwd,
     env: { ...ENV, ...env },
   });
   children.push(child);

@@ -40,7 +40,7 @@ function tracked(port: number, path: string, agent: http.Agent): { read: Promise
 
 const message = (text: string) => (line: Line) => line.msg === text;
 
-describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs'])('examples/%s', (name) => {
+describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs', 'nestjs-fastify'])('examples/%s', (name) => {
   test('serves its routes, then drains on SIGTERM: readiness 503, the slow request completes, exit 0', async () => {
     const example = startExample(name);
     const port = await listening(example);

@@ -1,14 +1,13 @@
 /** examples/hono on `Bun.serve` and `Deno.serve`, started as its scripts say, drained by real signals. */
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import {
   deferred,
+  exampleCommand,
   once,
   request,
-  runtimeBinary,
   spawnChild,
   stopChild,
   type Child,
@@ -16,7 +15,7 @@ import {
   type Runtime,
 } from '@lameduck/test-utils';
 
-const EXAMPLE = join(__dirname, '..', '..', '..', 'examples', 'hono');
+const ROOT = join(__dirname, '..', '..', '..');
 const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
 const children: Child[] = [];
 const agents: http.Agent[] = [];

@@ -30,7 +30,7 @@ async function completed(example: Child): Promise<Line> {
 const summary = (responses: RawResponse[]) =>
   responses.map(({ status, body, headers }) => ({ status, body, connection: headers.connection }));
 
-describe.each(['node-http', 'koa', 'hono', 'nestjs'])('examples/%s: pipelining', (name) => {
+describe.each(['node-http', 'koa', 'hono', 'nestjs', 'nestjs-fastify'])('examples/%s: pipelining', (name) => {
   // Issue 8, item 1. Before the fix: one 200 with Connection: close, then the socket closes; the log says
   // graceful, requests.completed 1, and the exit code is 0.
   test('three pipelined requests across SIGTERM: three 200s in order, only the last closes; exit 0', async () => {

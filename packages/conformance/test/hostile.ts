@@ -1,5 +1,4 @@
 /** Conformance under unusual and hostile HTTP/1 traffic (issue 8): pipelining, slow drips, HTTP/1.0, 100-continue. */
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import fastifyWebsocket from '@fastify/websocket';
 import type { LameduckOptions, ShutdownResult } from '@lameduck/core';
@@ -17,11 +16,10 @@ import {
   type RawResponse,
 } from './raw-http.js';
 import { LAST_STRETCH, lastStretch } from './last-stretch.js';
+import { load } from './load.js';
 import { start, type Kind, type Running } from './servers.js';
 
 const AUTH = { authorization: 'yes' };
-const load = createRequire(__filename);
-
 /** Three `GET /slow` in one write, as a pipelining client sends them. */
 const PIPELINE = [1, 2, 3]
   .map((n) => `GET /slow?n=${n} HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\n\r\n`)

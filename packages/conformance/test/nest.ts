@@ -20,9 +20,29 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Readable } from 'node:stream';
+import { load } from './load.js';
 
-export const NEST_KINDS = ['nestjs-express', 'nestjs-fastify'] as const;
+/** Nest 11 (this package's own) on each platform, then Nest 12, which the ESM Jest project (`pnpm jest:nest-12`) maps in. */
+export const NEST_KINDS = ['nestjs-express', 'nestjs-fastify', 'nestjs-12-express', 'nestjs-12-fastify'] as const;
 export type NestKind = (typeof NEST_KINDS)[number];
+
+export function isNestKind(kind: string): kind is NestKind {
+  return (NEST_KINDS as readonly string[]).includes(kind);
+}
+
+/** Throws unless the Nest this run loaded is the major `kind` names: a matrix entry never passes on another version. */
+function checkNestVersion(kind: NestKind): void {
+  const expected = kind.startsWith('nestjs-12-') ? 12 : 11;
+  const { version } = load('@nestjs/core/package.json') as { version: string };
+  if (Number(version.split('.')[0]) !== expected) {
+    throw new Error(
+      `${kind} needs Nest ${expected} but this Jest run loaded @nestjs/core ${version}: ` +
+        (expected === 12
+          ? 'Nest 12 kinds run in the ESM project, `pnpm jest:nest-12`'
+          : 'run it in the main Jest project'),
+    );
+  }
+}
 
 /** What the app's routes do; each is optional. */
 export interface NestRoutes {
@@ -60,6 +80,8 @@ export async function startNest(
   routes: NestRoutes,
   auth = true,
 ): Promise<NestApp> {
+  checkNestVersion(kind);
+  const express = kind.endsWith('-express');
   @Controller()
   class RoutesController {
     @Get()
@@ -78,7 +100,7 @@ export async function startNest(
     events(@Res() res: unknown): void {
       // Raw streams on both platforms: Express's res, Fastify's reply (which sends a stream).
       const stream = routes.events!(lameduck);
-      if (kind === 'nestjs-express') {
+      if (express) {
         const response = res as http.ServerResponse;
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
         stream.pipe(response);
@@ -107,7 +129,7 @@ export async function startNest(
   })
   class AppModule {}
 
-  const adapter = kind === 'nestjs-express' ? new ExpressAdapter() : new FastifyAdapter();
+  const adapter = express ? new ExpressAdapter() : new FastifyAdapter();
   // abortOnError off: a bad option rejects here, as every adapter's does, instead of aborting the process.
   const app = await NestFactory.create(AppModule, adapter, { logger: false, abortOnError: false });
   const lameduck = setupLameduck(app);

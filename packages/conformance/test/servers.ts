@@ -1,6 +1,5 @@
 /** Every server kind the conformance suite runs against, each built the way its users would. */
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import fastifyWebsocket from '@fastify/websocket';
@@ -17,9 +16,8 @@ import { Hono } from 'hono';
 import type Koa from 'koa';
 import { WebSocketServer } from 'ws';
 import { once } from '@lameduck/test-utils';
-import { NEST_KINDS, startNest } from './nest.js';
-
-const load = createRequire(__filename);
+import { load } from './load.js';
+import { isNestKind, NEST_KINDS, startNest } from './nest.js';
 
 export const KINDS = [
   'node-http',
@@ -222,7 +220,7 @@ export async function start(kind: Kind, options: LameduckOptions, routes: Routes
     const port = (server.address() as AddressInfo).port;
     return { port, lameduck: middleware.lameduck, server, close: () => closeAll(server, wss) };
   }
-  if (kind === 'nestjs-express' || kind === 'nestjs-fastify') {
+  if (isNestKind(kind)) {
     const nest = await startNest(kind, settings, { slow: routes.slow, events: eventStream });
     // The platform's own WebSocket: ws on Nest's http.Server, on either platform.
     const wss = webSockets(nest.server, nest.lameduck);

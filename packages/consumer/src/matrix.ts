@@ -90,7 +90,7 @@ export const NEST_PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/platfor
 
 /**
  * The Nest versions the tests run: the conformance suite's (Nest 11, in process), and the major that
- * @lameduck/nestjs's child-process tests install apart (Nest 12, ES modules only, which Jest cannot load).
+ * @lameduck/nestjs installs apart (Nest 12, ES modules only), which the conformance matrix runs in its ES module project.
  */
 export function nestVersions(): string[] {
   const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies ?? {};
@@ -196,10 +196,10 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   const bun = snippetNames.filter((name) => name.startsWith('bun-'));
   const deno = snippetNames.filter((name) => name.startsWith('deno-'));
   const runtimeTypes = readManifest(path.join(WORKSPACE, 'examples/hono')).devDependencies!;
-  // The Nest snippets, on the conformance suite's Nest with the terminus the module's tests use (the apps build
+  // The Nest snippets, on the conformance suite's Nest with the terminus and testing the module's tests use (the apps build
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
-  const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
+  const nestDevDependencies = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!;
   const suffix = `-types-node-${semver.major(typesNode)}`;
   const runtimes: AppInstall[] = [
     {
@@ -249,7 +249,7 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
       packages: ['@lameduck/core', '@lameduck/nestjs'],
       dependencies: [
         ...NEST_PACKAGES.map((name) => `${name}@${nestVersions()[0]!}`),
-        `@nestjs/terminus@${terminus}`,
+        ...['@nestjs/terminus', '@nestjs/testing'].map((name) => `${name}@${nestDevDependencies[name]!}`),
         ...['reflect-metadata', 'rxjs'].map(pinned),
         ...common,
       ],
@@ -353,6 +353,8 @@ declare const server: http.Server;
   nestjs: '',
   'nestjs-three-lines': '',
   'nestjs-for-root-async': '',
+  'nestjs-options-factory': '',
+  'nestjs-testing': '',
   'nestjs-inject': '',
   'nestjs-terminus': '',
 };

@@ -1,9 +1,9 @@
 /** One backend instance: a server process following the examples' contract, started, signalled, awaited. */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { runtimeBinary, type Runtime } from '@lameduck/test-utils';
+import { exampleCommand } from '@lameduck/test-utils';
 
 /**
  * The workspace root, found from the working directory (Jest runs at the root, `pnpm e2e` in this package):
@@ -33,22 +33,16 @@ export interface Target {
 }
 
 /**
- * examples/<name>, run as its package.json `start` script says (one `node …` command), default options;
- * with `runtime`, as its `start:bun` or `start:deno` script says, on that runtime's binary.
+ * The example `name` (a folder of examples/, or a variant such as `hono-bun`), run as its package.json script
+ * says, with default options.
  */
-export function exampleTarget(name: string, env: Record<string, string> = {}, runtime?: Runtime): Target {
-  const dir = join(ROOT, 'examples', name);
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const script = runtime === undefined ? 'start' : `start:${runtime}`;
-  const [command, ...args] = (manifest.scripts[script] ?? '').trim().split(/\s+/);
-  if (command !== (runtime ?? 'node'))
-    throw new Error(`examples/${name}: "${script}" is not one ${runtime ?? 'node'} command`);
-  const on = runtime === undefined ? {} : { command: runtimeBinary(runtime) };
+export function exampleTarget(name: string, env: Record<string, string> = {}): Target {
+  const { cwd, args, command } = exampleCommand(ROOT, name);
   return {
-    name: `lameduck (${name}${runtime ? ` on ${runtime}` : ''})`,
-    ...on,
+    name: `lameduck (${name})`,
+    ...(command === undefined ? {} : { command }),
     args,
-    cwd: dir,
+    cwd,
     env,
     checkPath: '/readyz',
   };

@@ -25,6 +25,7 @@ const TARGETS: Target[] = [
   exampleTarget('koa'),
   exampleTarget('hono'),
   exampleTarget('nestjs'),
+  exampleTarget('nestjs-fastify'),
   { ...exampleTarget('express', { READINESS_DELAY_MS: '0' }), name: 'lameduck (express), readinessDelay 0' },
   { ...exampleTarget('express', { READINESS_DELAY_MS: '5000' }), name: 'lameduck (express), readinessDelay 5000' },
   textbookTarget(),

@@ -49,7 +49,7 @@ describe.each(balancers)('behind %s', (_, balancer) => {
   test.each(['bun', 'deno'] as const)(
     'every instance of examples/hono on %s (its own server) restarted in turn under keep-alive load: 0 failed, every exit 0',
     async (runtime) => {
-      const target = exampleTarget('hono', {}, runtime);
+      const target = exampleTarget(`hono-${runtime}`);
       const result = await rollingRestart(target, () => balancer(target));
       compared.push(result);
       expect(result.load.sent).toBeGreaterThan(1_000);

@@ -8,15 +8,46 @@ import {
   type ModuleMetadata,
   type OnApplicationBootstrap,
   type Provider,
+  type Type,
 } from '@nestjs/common';
-import { createLog, resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
+import { createLog, invalidOption, resolveManager, type AdapterOptions, type Lameduck } from '@lameduck/core';
 import { LAMEDUCK, LAMEDUCK_OPTIONS, LAMEDUCK_SETUP, type SetupState } from './tokens.js';
 
 /** Options of `LameduckModule.forRoot()`: every `createLameduck()` option, plus `lameduck` and `handleSignals`. */
 export type LameduckModuleOptions = AdapterOptions;
 
-/** Options of `LameduckModule.forRootAsync()`: the options come from a factory, with injected dependencies. */
-export interface LameduckModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+/**
+ * A provider that makes the module's options, for `forRootAsync({ useClass })` and `({ useExisting })`.
+ * @example
+ * @Injectable()
+ * class LameduckConfig implements LameduckOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createLameduckOptions(): LameduckModuleOptions {
+ *     return { timeout: this.config.get<number>('SHUTDOWN_TIMEOUT') };
+ *   }
+ * }
+ */
+export interface LameduckOptionsFactory {
+  /** Returns the module's options; called once, when the application is created. */
+  createLameduckOptions(): LameduckModuleOptions | Promise<LameduckModuleOptions>;
+}
+
+/** Options of `LameduckModule.forRootAsync()`: one of three forms, each saying where the options come from. */
+export type LameduckModuleAsyncOptions =
+  LameduckModuleFactoryOptions | LameduckModuleClassOptions | LameduckModuleExistingOptions;
+
+/** What every form of `forRootAsync()` takes. */
+export interface LameduckModuleAsyncBase {
+  /**
+   * Modules whose exported providers the factory, the class or the existing provider need.
+   * @default []
+   * @example imports: [ConfigModule]
+   */
+  imports?: ModuleMetadata['imports'];
+}
+
+/** `forRootAsync({ useFactory, inject })`: the options from a function, with injected dependencies. */
+export interface LameduckModuleFactoryOptions extends LameduckModuleAsyncBase {
   /**
    * Returns the module's options; its arguments are the `inject` tokens, resolved.
    * @example useFactory: (config: ConfigService) => ({ timeout: config.get('SHUTDOWN_TIMEOUT') })
@@ -28,6 +59,60 @@ export interface LameduckModuleAsyncOptions extends Pick<ModuleMetadata, 'import
    * @example inject: [ConfigService]
    */
   inject?: FactoryProvider['inject'];
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useClass?: never;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useExisting?: never;
+}
+
+/** `forRootAsync({ useClass })`: the module instantiates this class (with its own injections) and calls `createLameduckOptions()`. */
+export interface LameduckModuleClassOptions extends LameduckModuleAsyncBase {
+  /**
+   * The options factory class, instantiated inside the module.
+   * @example useClass: LameduckConfig
+   */
+  useClass: Type<LameduckOptionsFactory>;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useFactory?: never;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  inject?: never;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useExisting?: never;
+}
+
+/** `forRootAsync({ useExisting })`: an options factory another module provides and exports (listed in `imports`). */
+export interface LameduckModuleExistingOptions extends LameduckModuleAsyncBase {
+  /**
+   * The token of the existing options factory provider.
+   * @example useExisting: LameduckConfig
+   */
+  useExisting: Type<LameduckOptionsFactory>;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useFactory?: never;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  inject?: never;
+  /** Not in this form: `forRootAsync()` takes one of `useFactory`, `useClass`, `useExisting`. */
+  useClass?: never;
+}
+
+const FORMS = ['useFactory', 'useClass', 'useExisting'] as const;
+
+function fromFactory(factory: LameduckOptionsFactory): LameduckModuleOptions | Promise<LameduckModuleOptions> {
+  return factory.createLameduckOptions();
+}
+
+/** The providers of the options token (and of the class to instantiate), for each form of `forRootAsync()`. */
+function asyncOptionsProviders(options: LameduckModuleAsyncOptions): Provider[] {
+  const given = FORMS.filter((form) => options?.[form] !== undefined);
+  if (given.length !== 1) {
+    throw invalidOption('forRootAsync', 'an object with exactly one of useFactory, useClass, useExisting', options);
+  }
+  if (options.useFactory !== undefined) {
+    return [{ provide: LAMEDUCK_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }];
+  }
+  const factory = options.useClass ?? options.useExisting;
+  const own: Provider[] = options.useClass === undefined ? [] : [{ provide: factory, useClass: factory }];
+  return [...own, { provide: LAMEDUCK_OPTIONS, useFactory: fromFactory, inject: [factory] }];
 }
 
 const manager: FactoryProvider<Lameduck> = {
@@ -75,23 +160,23 @@ export class LameduckModule implements OnApplicationBootstrap {
   }
 
   /**
-   * The module with options from a factory (configuration, secrets, another module's providers).
+   * The module with options made at startup (configuration, secrets, another module's providers): by
+   * a factory function (`useFactory` and `inject`), or by an options factory class, instantiated here
+   * (`useClass`) or provided by an imported module (`useExisting`). Exactly one of the three, or
+   * `LAMEDUCK_INVALID_OPTION`.
    * @example
    * LameduckModule.forRootAsync({
    *   imports: [ConfigModule],
    *   inject: [ConfigService],
    *   useFactory: (config: ConfigService) => ({ timeout: config.get<number>('SHUTDOWN_TIMEOUT') }),
    * })
+   * LameduckModule.forRootAsync({ imports: [ConfigModule], useClass: LameduckConfig })
    */
   static forRootAsync(options: LameduckModuleAsyncOptions): DynamicModule {
     return {
       module: LameduckModule,
-      imports: options.imports ?? [],
-      providers: [
-        { provide: LAMEDUCK_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
-        manager,
-        setup,
-      ],
+      imports: options?.imports ?? [],
+      providers: [...asyncOptionsProviders(options), manager, setup],
       exports: [LAMEDUCK],
     };
   }

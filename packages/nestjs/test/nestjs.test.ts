@@ -1,7 +1,10 @@
 /** What is Nest's own in @lameduck/nestjs, in process on both platforms; what every adapter shares is in the conformance matrix. */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   Controller,
   Get,
@@ -21,19 +24,25 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import type { Logger } from '@lameduck/core';
-import { aborted, deferred, request } from '@lameduck/test-utils';
+import { aborted, deferred, once, request } from '@lameduck/test-utils';
 import {
   InjectLameduck,
   LAMEDUCK,
+  LAMEDUCK_OPTIONS,
   LameduckModule,
   fromIndicator,
   lameduckIndicator,
   setupLameduck,
   type Lameduck,
+  type LameduckModuleOptions,
+  type LameduckOptionsFactory,
 } from '@lameduck/nestjs';
 
 const QUIET = { handleSignals: false, silent: true } as const;
+const FIXTURES = join(__dirname, '..', '..', 'core', 'test', 'fixtures');
+const TLS = { key: readFileSync(join(FIXTURES, 'key.pem')), cert: readFileSync(join(FIXTURES, 'cert.pem')) };
 
 /** Every layer of Nest's pipeline, counting what reaches it; the guard refuses everything. */
 const reached: string[] = [];
@@ -91,8 +100,10 @@ class SlowController {
 }
 
 const apps: INestApplication[] = [];
+const tlsAgents: https.Agent[] = [];
 afterEach(async () => {
   reached.length = 0;
+  for (const agent of tlsAgents.splice(0)) agent.destroy();
   for (const app of apps.splice(0)) {
     (app.getHttpServer() as http.Server).closeAllConnections();
     await app.close();
@@ -180,6 +191,52 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     expect(JSON.parse((await request(port, { path: '/health/ready' })).body)).toEqual({ status: 'ready' });
   });
 
+  test('HTTPS (Nest’s httpsOptions): probes over TLS; a request in flight finishes with Connection: close; idle, stalled-handshake and unused sockets close; graceful', async () => {
+    slow.arrived = deferred();
+    slow.release = deferred();
+    @Module({
+      imports: [LameduckModule.forRoot({ ...QUIET, readinessDelay: 0, idleGrace: 20 })],
+      controllers: [SlowController],
+      providers: [Events],
+    })
+    class AppModule {}
+    // Each platform's way: NestFactory's httpsOptions on Express, the adapter's https option on Fastify.
+    const app =
+      platform === 'express'
+        ? await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false, httpsOptions: TLS })
+        : await NestFactory.create(AppModule, new FastifyAdapter({ https: TLS }), { logger: false });
+    apps.push(app);
+    const lameduck = setupLameduck(app);
+    const port = await listen(app);
+    expect(app.getHttpServer()).toBeInstanceOf(https.Server);
+
+    const unused = net.connect(port, '127.0.0.1');
+    await once(unused, 'connect');
+    const stalled = net.connect(port, '127.0.0.1');
+    await once(stalled, 'connect');
+    // The first bytes of a ClientHello, then nothing: the handshake never completes.
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
+    const closed = [once(unused, 'close'), once(stalled, 'close')];
+    const tlsAgent = () => {
+      const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+      tlsAgents.push(agent);
+      return agent;
+    };
+    const ready = await request(port, { tls: true, path: '/readyz', agent: tlsAgent() });
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready' });
+    closed.push(once(ready.socket, 'close'));
+
+    const reply = request(port, { tls: true, path: '/slow', agent: tlsAgent() });
+    await slow.arrived.promise;
+    const done = lameduck.shutdown('SIGTERM');
+    slow.release.resolve();
+    const served = await reply;
+    expect(served).toMatchObject({ status: 200, body: 'slow done' });
+    expect(served.headers.connection).toBe('close');
+    expect(await done).toMatchObject({ graceful: true, forced: false, destroyedConnections: 0 });
+    await Promise.all(closed);
+  });
+
   test('a bad option rejects NestFactory.create() with LAMEDUCK_INVALID_OPTION naming it', async () => {
     @Module({ imports: [LameduckModule.forRoot({ ...QUIET, timeout: -1 })] })
     class AppModule {}
@@ -247,6 +304,119 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     setupLameduck(app);
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe.each(['express', 'fastify'])('an app from @nestjs/testing on platform-%s', (platform) => {
+  test('the app module with its options overridden, createNestApplication(), setupLameduck(), served as supertest serves it: probes answer, app.close() drains before onModuleDestroy', async () => {
+    slow.arrived = deferred();
+    slow.release = deferred();
+    // The application's own root module, as main.ts uses it: signals handled (the default).
+    @Module({
+      imports: [LameduckModule.forRoot({ timeout: 20_000 })],
+      controllers: [SlowController],
+      providers: [Events],
+    })
+    class AppModule {}
+    const signals = () => process.listenerCount('SIGTERM');
+    const before = signals();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(LAMEDUCK_OPTIONS)
+      .useValue(QUIET)
+      .compile();
+    const app = moduleRef.createNestApplication(adapter(platform), { logger: false });
+    apps.push(app);
+    const lameduck = setupLameduck(app);
+    expect(lameduck.stats().servers).toBe(1);
+    expect(app.get(Events).lameduck).toBe(lameduck);
+    // The test's options: no signal handler in the test runner's process.
+    expect(signals()).toBe(before);
+    // What supertest does with app.getHttpServer(): listen on port 0 itself, without app.listen() (after
+    // Fastify's ready() on platform-fastify, as Nest's testing docs say).
+    await app.init();
+    if (platform === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    const server = app.getHttpServer() as http.Server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    expect((await request(port, { path: '/readyz' })).status).toBe(200);
+
+    const reply = request(port, { path: '/slow' });
+    await slow.arrived.promise;
+    apps.splice(apps.indexOf(app), 1);
+    const closed = app.close();
+    expect(lameduck.state).toBe('draining');
+    slow.release.resolve();
+    expect(await reply).toMatchObject({ status: 200, body: 'slow done' });
+    await closed;
+    expect(app.get(Events).order).toEqual(['response', 'onModuleDestroy']);
+    expect(await lameduck.shutdown()).toMatchObject({ reason: 'app.close()', graceful: true, hookFailures: [] });
+  });
+});
+
+describe('forRootAsync with an options factory class (LameduckOptionsFactory)', () => {
+  const CONFIG = 'CONFIG';
+  /** A factory with an injected dependency, counting its instances and its calls. */
+  @Injectable()
+  class LameduckConfig implements LameduckOptionsFactory {
+    static instances = 0;
+    calls = 0;
+    constructor(@Inject(CONFIG) private readonly config: { path: string }) {
+      LameduckConfig.instances += 1;
+    }
+    async createLameduckOptions(): Promise<LameduckModuleOptions> {
+      this.calls += 1;
+      return { ...QUIET, readinessPath: this.config.path };
+    }
+  }
+  @Module({ providers: [{ provide: CONFIG, useValue: { path: '/health/ready' } }], exports: [CONFIG] })
+  class ConfigModule {}
+  @Module({ imports: [ConfigModule], providers: [LameduckConfig], exports: [LameduckConfig] })
+  class ConfigWithFactoryModule {}
+
+  async function readiness(module: object): Promise<{ app: INestApplication; body: unknown }> {
+    LameduckConfig.instances = 0;
+    const app = await NestFactory.create(module as never, new ExpressAdapter(), { logger: false });
+    apps.push(app);
+    setupLameduck(app);
+    const port = await listen(app);
+    return { app, body: JSON.parse((await request(port, { path: '/health/ready' })).body) };
+  }
+
+  test('useClass: the module instantiates the class with its injections and takes createLameduckOptions()', async () => {
+    @Module({ imports: [LameduckModule.forRootAsync({ imports: [ConfigModule], useClass: LameduckConfig })] })
+    class AppModule {}
+    const { body } = await readiness(AppModule);
+    expect(body).toEqual({ status: 'ready' });
+    expect(LameduckConfig.instances).toBe(1);
+  });
+
+  test('useExisting: the instance an imported module provides is used, not a new one', async () => {
+    @Module({
+      imports: [
+        ConfigWithFactoryModule,
+        LameduckModule.forRootAsync({ imports: [ConfigWithFactoryModule], useExisting: LameduckConfig }),
+      ],
+    })
+    class AppModule {}
+    const { app, body } = await readiness(AppModule);
+    expect(body).toEqual({ status: 'ready' });
+    expect(LameduckConfig.instances).toBe(1);
+    expect(app.get(LameduckConfig).calls).toBe(1);
+  });
+
+  test.each([
+    ['none', {}],
+    ['two', { useClass: LameduckConfig, useFactory: () => ({}) }],
+    ['inject alone', { inject: [CONFIG] }],
+  ])('%s of useFactory, useClass, useExisting: LAMEDUCK_INVALID_OPTION naming forRootAsync', (_label, options) => {
+    expect(() => LameduckModule.forRootAsync(options as never)).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: 'LAMEDUCK_INVALID_OPTION',
+        option: 'forRootAsync',
+        received: options,
+      }),
+    );
   });
 });
 

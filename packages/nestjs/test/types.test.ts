@@ -15,6 +15,7 @@ import {
   type HealthIndicatorResult,
   type LameduckModuleAsyncOptions,
   type LameduckModuleOptions,
+  type LameduckOptionsFactory,
 } from '@lameduck/nestjs';
 
 test('the module, the setup call and the helpers have the types they document', () => {
@@ -22,6 +23,9 @@ test('the module, the setup call and the helpers have the types they document', 
   expectTypeOf(LameduckModule.forRoot).parameters.toEqualTypeOf<[options?: LameduckModuleOptions]>();
   expectTypeOf(LameduckModule.forRoot).returns.toEqualTypeOf<DynamicModule>();
   expectTypeOf(LameduckModule.forRootAsync).parameters.toEqualTypeOf<[options: LameduckModuleAsyncOptions]>();
+  expectTypeOf<LameduckOptionsFactory['createLameduckOptions']>().returns.toEqualTypeOf<
+    LameduckModuleOptions | Promise<LameduckModuleOptions>
+  >();
   expectTypeOf(setupLameduck).parameters.toEqualTypeOf<[app: INestApplication]>();
   expectTypeOf(setupLameduck).returns.toEqualTypeOf<Lameduck>();
   expectTypeOf(setupLameduck).toBeCallableWith({} as NestExpressApplication);
@@ -44,6 +48,24 @@ test('the module, the setup call and the helpers have the types they document', 
     LameduckModule.forRoot({ timout: 1 });
     // @ts-expect-error: the factory is required
     LameduckModule.forRootAsync({ inject: [] });
+    class Factory implements LameduckOptionsFactory {
+      createLameduckOptions() {
+        return { timeout: 20_000 };
+      }
+    }
+    LameduckModule.forRootAsync({ imports: [], useClass: Factory });
+    LameduckModule.forRootAsync({ useExisting: Factory });
+    // @ts-expect-error: one form only
+    LameduckModule.forRootAsync({ useClass: Factory, useFactory: () => ({}) });
+    // @ts-expect-error: inject belongs to useFactory
+    LameduckModule.forRootAsync({ useClass: Factory, inject: [] });
+    // @ts-expect-error: the class must make options (createLameduckOptions)
+    LameduckModule.forRootAsync({ useClass: class NotAFactory {} });
+    class Mistyped {
+      createLameduckOptions = () => ({ timout: 1 });
+    }
+    // @ts-expect-error: the options it makes are type-checked too
+    LameduckModule.forRootAsync({ useExisting: Mistyped });
   };
   expect(typeof usage).toBe('function');
 });

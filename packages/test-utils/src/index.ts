@@ -38,3 +38,4 @@ export {
 export { docSection, documentationPages, type Page } from './docs.js';
 export { runtimeBinary, type Runtime } from './runtimes.js';
 export { importCycles, importGraph } from './structure.js';
+export { exampleCommand } from './examples.js';
