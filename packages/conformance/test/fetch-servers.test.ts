@@ -25,14 +25,10 @@ afterEach(async () => {
   for (const child of children.splice(0)) await stopChild(child);
 });
 
-/** Runs examples/hono's `start:<runtime>` script: its first word replaced by the runtime's binary. */
+/** Runs examples/hono's `start:<runtime>` script on the runtime's binary. */
 function startOn(runtime: Runtime, env: Record<string, string> = {}): Child {
-  const scripts = (
-    JSON.parse(readFileSync(join(EXAMPLE, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  ).scripts;
-  const [command, ...args] = scripts[`start:${runtime}`]!.trim().split(/\s+/);
-  expect(command).toBe(runtime);
-  const child = spawnChild(args, { command: runtimeBinary(runtime), cwd: EXAMPLE, env: { ...ENV, ...env } });
+  const { cwd, args, command } = exampleCommand(ROOT, `hono-${runtime}`);
+  const child = spawnChild(args, { command, cwd, env: { ...ENV, ...env } });
   children.push(child);
   return child;
 }
