@@ -197,7 +197,16 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
   };
   const rejections = createRejections(view);
-  const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
+  const tracker = createTracker({
+    idleGrace: options.idleGrace,
+    refuseUpgrade: rejections.reject,
+    now,
+    onPublicPath: (missing) =>
+      log.info(
+        { missing },
+        "this runtime lacks some of Node's private HTTP state: requests are followed through public events",
+      ),
+  });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
@@ -231,10 +240,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       tracker.detach(server);
       return this;
     },
-    trackRequest(req) {
+    trackRequest(req, res) {
       // Once closed, the tracker is disposed: a stray request must not attach its server again.
       if (phase.state === 'closed' || isHttp2(req) || tracker.knows(req as IncomingMessage)) return;
-      tracker.track(req as IncomingMessage);
+      tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
     readiness: (req) => {
