@@ -10,14 +10,19 @@ import { connectionOf, type Connection, type TrackerState } from './state.js';
 /** The events that hand a request to the application: `request`, or one of these when it listens for them. */
 const EXPECTING = ['checkContinue', 'checkExpectation'] as const;
 
+/** Whether `req` is followed already on `connection` (its `pending` is short: the requests in flight on one socket). */
+export function followed(connection: Connection, req: IncomingMessage): boolean {
+  return connection.pending.some((pending) => pending.req === req);
+}
+
 /** The public path of one tracker. */
 export interface Follow {
   /** Follows `server`'s requests while on the public path. */
   attach(server: AttachableServer): void;
   detach(server: AttachableServer): void;
   /**
-   * A request seen by an adapter on a socket attached late (its `request` event came before the
-   * attach): followed from now on.
+   * A request seen by an adapter and not followed yet (its server was attached after its `request`
+   * event, or something took our `request` listener away): followed from now on.
    */
   adopted(connection: Connection, req: IncomingMessage, res: ServerResponse | undefined): void;
   /** Stops the check and following (the tracker is disposed). */
@@ -58,6 +63,9 @@ export function createFollow(state: TrackerState, sockets: Sockets, choose: (mis
   }
 
   function follow(connection: Connection, req: IncomingMessage, res: ServerResponse): void {
+    // Seen already: an adapter's `intercept()` can come first (Nest's answerAhead() wraps our listener).
+    if (followed(connection, req)) return;
+    if (!state.decided && connection.pending.length === 0) check.request(req, res, connection.server);
     requestStarted(state, connection, req, res);
     res.on('close', () => onResponseClose(connection, req, res));
   }
@@ -67,12 +75,7 @@ export function createFollow(state: TrackerState, sockets: Sockets, choose: (mis
     if (!state.public || req.httpVersionMajor === 2) return;
     const socket = req.socket as Socket | null;
     if (socket === null) return;
-    const connection = connectionOf(state, socket) ?? sockets.adopt(socket, this);
-    if (!state.decided && connection.pending.length === 0) {
-      const verdict = check.request(req, res, this);
-      if (verdict !== undefined) decide(verdict);
-    }
-    if (state.public) follow(connection, req, res);
+    follow(connectionOf(state, socket) ?? sockets.adopt(socket, this), req, res);
   }
 
   /** Ours goes first on `checkContinue`/`checkExpectation`, but only once the application listens for them. */
@@ -102,8 +105,7 @@ export function createFollow(state: TrackerState, sockets: Sockets, choose: (mis
     },
     detach: detachListeners,
     adopted(connection, req, res) {
-      if (!state.public || res === undefined || connection.pending.some((pending) => pending.req === req)) return;
-      follow(connection, req, res);
+      if (state.public && res !== undefined) follow(connection, req, res);
     },
     stop() {
       check.stop();

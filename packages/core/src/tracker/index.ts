@@ -4,7 +4,7 @@ import { Server as TlsServer } from 'node:tls';
 import type { Clock } from '../deadline.js';
 import { createError } from '../errors.js';
 import type { AttachableServer, InflightRequest, PlainResponse } from '../types.js';
-import { createFollow } from './follow.js';
+import { createFollow, followed } from './follow.js';
 import { closeSessions, createHttp2Listeners, destroySessions, followStreams } from './http2.js';
 import { batchIdleClosing, closeListener, closeListeners, restoreIdleClosing, startIdleClosing } from './idle.js';
 import { internalsForbidden, serverSockets } from './internals.js';
@@ -165,7 +165,9 @@ export function createTracker({ idleGrace, refuseUpgrade, now, onPublicPath }: T
     },
     knows(req) {
       const connection = (req.socket as Tagged<typeof req.socket> | null)?.[kConnection];
-      return connection !== undefined && connection.owner === state.owner;
+      if (connection === undefined || connection.owner !== state.owner) return false;
+      // On the public path, also whether the request itself is followed (see Follow.adopted).
+      return !state.public || followed(connection, req);
     },
     track(req, res) {
       requests.track(req);

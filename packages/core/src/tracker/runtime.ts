@@ -22,9 +22,9 @@ export type Verdict = string[];
 export interface RuntimeCheck {
   /** Starts listening for the channels' messages (at the first `attach()`); returns the verdict at once when the public path is forced. */
   start(): Verdict | undefined;
-  /** A request handed over while undecided; returns the verdict when it is known already (a read or a channel is missing). */
-  request(req: IncomingMessage, res: ServerResponse, server: object): Verdict | undefined;
-  /** A response to a request passed to `request()` has finished; returns the verdict. */
+  /** A request handed over while undecided, the first on its socket: its reads are checked now, its channels as its response finishes. */
+  request(req: IncomingMessage, res: ServerResponse, server: object): void;
+  /** The response to a request passed to `request()` has finished: returns the verdict (`undefined` for any other request). */
   finished(req: IncomingMessage): Verdict | undefined;
   /** Stops listening (the verdict is in, or the tracker is disposed). */
   stop(): void;
@@ -54,15 +54,13 @@ export function createRuntimeCheck(): RuntimeCheck {
       const missing = missingReads(req, res, server);
       // Published before the server emits `request`: by now it has been, or never will be.
       if (!started.has(req)) missing.unshift(`diagnostics_channel '${REQUEST_START}'`);
-      if (missing.length > 0) return missing;
       checked.set(req, missing);
-      return undefined;
     },
     finished(req) {
       const verdict = checked.get(req);
       if (verdict === undefined) return undefined;
       // Published before the response's own `finish` listeners run, so before its `close`.
-      return finished.has(req) ? verdict : [`diagnostics_channel '${RESPONSE_FINISH}'`];
+      return finished.has(req) ? verdict : [...verdict, `diagnostics_channel '${RESPONSE_FINISH}'`];
     },
     stop() {
       if (!listening) return;
