@@ -1,5 +1,5 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnChild, stopChild, type Child } from '@lameduck/test-utils';
 
@@ -9,14 +9,53 @@ const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_
 
 const children: Child[] = [];
 
-/** Runs examples/<name> as its package.json `start` script does: one `node …` command, from its folder. */
-export function startExample(name: string, env: Record<string, string> = {}): Child {
+/** The runtime the examples run on: LAMEDUCK_RUNTIME, `node` (this one) unless `bun` or `deno`. */
+export const RUNTIME = runtimeNamed(process.env.LAMEDUCK_RUNTIME);
+
+function runtimeNamed(name: string | undefined): 'node' | 'bun' | 'deno' {
+  if (name === undefined || name === '' || name === 'node' || name === 'bun' || name === 'deno') return name || 'node';
+  throw new Error(`LAMEDUCK_RUNTIME: expected node, bun or deno, received ${JSON.stringify(name)}`);
+}
+
+/** The examples that run on RUNTIME. Deno 2.9 cannot load @lameduck/nestjs from source (see docs/runtimes.md). */
+export const RUNTIME_EXAMPLES = ['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs'].filter(
+  (name) => RUNTIME !== 'deno' || name !== 'nestjs',
+);
+
+/** The binary of RUNTIME, from LAMEDUCK_BUN or LAMEDUCK_DENO (exported by .ci/run); throws naming the variable when unusable. */
+function runtimeBinary(): string {
+  if (RUNTIME === 'node') return process.execPath;
+  const variable = RUNTIME === 'bun' ? 'LAMEDUCK_BUN' : 'LAMEDUCK_DENO';
+  const binary = process.env[variable];
+  if (binary === undefined || binary === '' || !existsSync(binary)) {
+    throw new Error(
+      `${variable}: expected the path of the ${RUNTIME} binary (.ci/run exports it), received ${JSON.stringify(binary)}`,
+    );
+  }
+  return binary;
+}
+
+/**
+ * The command line of an example's `start` script (one `node …` command) on RUNTIME: Bun and Deno run the
+ * TypeScript sources themselves (no tsx loader, no Nest compile hook: Bun emits decorator metadata).
+ */
+function startCommand(name: string): { command: string; args: string[] } {
   const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
   if (command !== 'node') throw new Error(`${name}: "start" is not one node command: ${manifest.scripts.start}`);
-  const child = spawnChild(args, { cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
+  if (RUNTIME === 'node') return { command: process.execPath, args };
+  const entry = args.at(-1)!;
+  const conditions = args.filter((arg) => arg.startsWith('--conditions='));
+  const runtimeArgs = RUNTIME === 'bun' ? conditions : ['run', '-A', '--sloppy-imports', ...conditions];
+  return { command: runtimeBinary(), args: [...runtimeArgs, entry] };
+}
+
+/** Runs examples/<name> as its package.json `start` script does (on RUNTIME), from its folder. */
+export function startExample(name: string, env: Record<string, string> = {}): Child {
+  const { command, args } = startCommand(name);
+  const child = spawnChild(args, { command, cwd: join(EXAMPLES, name), env: { ...ENV, ...env } });
   children.push(child);
   return child;
 }
@@ -26,11 +65,8 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
  * pid) on the first connection, with the socket as fd 3 and LISTEN_FDS/LISTEN_PID set. Resolves once it listens.
  */
 export async function startActivated(name: string, port: number, env: Record<string, string> = {}): Promise<Child> {
-  const manifest = JSON.parse(readFileSync(join(EXAMPLES, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const args = manifest.scripts.start.trim().split(/\s+/).slice(1);
-  const child = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...args], {
+  const { command, args } = startCommand(name);
+  const child = spawnChild(['-l', `127.0.0.1:${port}`, command, ...args], {
     command: 'systemd-socket-activate',
     cwd: join(EXAMPLES, name),
     env: { ...ENV, ...env },
