@@ -26,7 +26,10 @@ import { Socket } from 'node:net';
  *   head is written. A response queued behind another cannot be reached before then, so its request is
  *   marked and the head is closed there.
  * Should any of these change shape, each function below answers "unknown" and its caller falls back
- * (see each); test/internals.test.ts checks each read by name on every Node major CI runs. `globalThis[Symbol.for('lameduck.withoutNodeInternals')] = true` forces that, for tests.
+ * (see each); test/internals.test.ts checks each read by name on every Node major CI runs. On every
+ * runtime, `missingReads()` checks them on the first request (runtime.ts), and where any is missing the
+ * tracker takes the public-API path (follow.ts), as `globalThis[Symbol.for('lameduck.withoutNodeInternals')]
+ * = true` forces it to.
  */
 
 const kWithout = Symbol.for('lameduck.withoutNodeInternals');
