@@ -65,7 +65,10 @@ describe.each(RUNTIME_EXAMPLES)('examples/%s', (name) => {
     expect(reply.headers.connection).toBe('close');
     expect(reply.body).toBe('done after 400 ms\n');
     expect(await example.exited).toEqual({ code: 0, signal: null });
-    expect(await example.log(message('shutdown complete'))).toMatchObject({
+    // Bun and Deno lack some of Node's private HTTP state: one line says what, once (docs/runtimes.md).
+    const publicPath = example.logs.filter((line) => String(line.msg).endsWith('followed through public events'));
+    expect(publicPath.length).toBe(RUNTIME === 'node' ? 0 : 1);
+    expect(example.logs.find((line) => line.msg === 'shutdown complete')).toMatchObject({
       level: 'info',
       reason: 'SIGTERM',
       graceful: true,

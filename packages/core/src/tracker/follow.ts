@@ -10,9 +10,11 @@ import { connectionOf, type Connection, type TrackerState } from './state.js';
 /** The events that hand a request to the application: `request`, or one of these when it listens for them. */
 const EXPECTING = ['checkContinue', 'checkExpectation'] as const;
 
-/** Whether `req` is followed already on `connection` (its `pending` is short: the requests in flight on one socket). */
+/** Whether `req` is followed already on `connection` (its `pending` is short: the requests in flight on one socket), or needs not be. */
 export function followed(connection: Connection, req: IncomingMessage): boolean {
-  return connection.pending.some((pending) => pending.req === req);
+  // An upgraded connection's request is not an HTTP response to wait for (@fastify/websocket routes
+  // it through Fastify with a response that never finishes): followed as an upgrade (upgrades.ts).
+  return connection.upgrade !== undefined || connection.pending.some((pending) => pending.req === req);
 }
 
 /** The public path of one tracker. */
