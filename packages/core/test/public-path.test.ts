@@ -16,13 +16,23 @@ function recorder(): { logger: Logger; lines: { level: string; fields: object; m
 describe(`Node ${process.version}: the runtime check`, () => {
   afterEach(() => delete (globalThis as Record<symbol, unknown>)[kWithout]);
 
-  async function firstResponse(): Promise<{ before: number; after: number; lines: unknown[] }> {
+  /** Node's connections list, but without the `all()` lameduck reads (what Deno 2.9 has). */
+  function hideAll(server: http.Server): void {
+    const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections');
+    (server as unknown as Record<symbol, { all?: unknown }>)[key!]!.all = undefined;
+  }
+
+  async function firstResponse(
+    alter: (server: http.Server) => void = () => {},
+  ): Promise<{ before: number; after: number; lines: unknown[] }> {
     const { logger, lines } = recorder();
     const lameduck = createLameduck({ logger, readinessDelay: 0 });
     const server = http.createServer((_req, res) => res.end('ok'));
     lameduck.attach(server);
     const port = await listen(server);
+    alter(server);
     const before = server.listenerCount('request');
+    await request(port, { agent: false });
     await request(port, { agent: false });
     const after = server.listenerCount('request');
     await lameduck.shutdown();
@@ -31,6 +41,20 @@ describe(`Node ${process.version}: the runtime check`, () => {
 
   test('every private read and request channel is here: after the first response, no per-request listener and no log line', async () => {
     expect(await firstResponse()).toEqual({ before: 2, after: 1, lines: [] });
+  });
+
+  test('a private read missing (a connections list without all(), as on Deno 2.9): one info line naming it, and the public path from then on', async () => {
+    expect(await firstResponse(hideAll)).toEqual({
+      before: 2,
+      after: 2,
+      lines: [
+        {
+          level: 'info',
+          fields: { missing: ["server[Symbol('http.server.connections')]"] },
+          message: "this runtime lacks some of Node's private HTTP state: requests are followed through public events",
+        },
+      ],
+    });
   });
 
   test('forced: requests are followed through public events from attach() on, and nothing is logged (nothing is missing)', async () => {
