@@ -31,6 +31,8 @@ const config: Config = {
     '^@lameduck/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // No-op unless LAMEDUCK_WITHOUT_NODE_INTERNALS=1: then every test runs on lameduck's public-API path.
+  setupFiles: ['<rootDir>/packages/test-utils/src/without-internals.cjs'],
   testTimeout: 30_000,
   // Two cores: child-process tests run side by side with in-process ones, but not more.
   maxWorkers: 2,

@@ -1,8 +1,10 @@
 // Runs Jest and the consumer apps once per Node binary in LAMEDUCK_NODES, naming the Node of every failure.
 //
 // `node scripts/test-on-nodes.mjs`            Jest (packages/e2e and Bun/Deno servers on the newest Node only), the
-//                                             Nest 12 matrix (ES modules), then the consumer apps (their type-checks
-//                                             on the newest Node only), on each Node.
+//                                             Nest 12 matrix (ES modules), the drain suites on the public-API path,
+//                                             then the consumer apps (their type-checks on the newest Node only), on
+//                                             each Node; on the newest, the examples' drain scenarios under Bun and
+//                                             Deno (LAMEDUCK_BUN, LAMEDUCK_DENO: required).
 // `node scripts/test-on-nodes.mjs <jest args>` only `jest <jest args>` on each Node, e2e included: to run chunks.
 //
 // LAMEDUCK_NODES: paths of `node` binaries separated by `:` (.ci/run installs Node 22, 24 and 26 and sets it).
@@ -56,7 +58,23 @@ const jestArgs = process.argv.slice(2);
  */
 const NEWEST_ONLY = ['/packages/e2e/', '/fetch-servers\\.test\\.ts$'];
 
-/** The steps for one Node: label, node flags and jest arguments. */
+/**
+ * The drain, long-lived and conformance suites on lameduck's public-API path (forced as on a runtime
+ * without Node's private HTTP state): the framework kinds at their current versions, HTTP/2, Nest on
+ * Express. The examples run on that path under Bun and Deno (below).
+ */
+const PUBLIC_PATH_SUITES = [
+  'packages/core/test/(drain|long-lived)\\.test\\.ts$',
+  'packages/conformance/test/(node-http|express|koa|fastify|hono|fastify-http2|hono-http2|tracked-state|nestjs-express)\\.test\\.ts$',
+];
+
+/** The runtimes the examples' drain scenarios also run on (Jest on Node, the examples under them), from .ci/run. */
+const RUNTIMES = [
+  { name: 'bun', variable: 'LAMEDUCK_BUN' },
+  { name: 'deno', variable: 'LAMEDUCK_DENO' },
+];
+
+/** The steps for one Node: label, node flags, jest arguments, and environment added. */
 function steps(node) {
   if (jestArgs.length > 0) {
     return [{ label: 'jest', flags: jestArgs.some((arg) => arg.endsWith(NEST_12)) ? VM_MODULES : [], args: jestArgs }];
@@ -72,6 +90,18 @@ function steps(node) {
         : ['--testPathIgnorePatterns', '/node_modules/', '/packages/conformance/test/nestjs-12-', ...NEWEST_ONLY],
     },
     { label: 'jest (the Nest 12 matrix, ES modules)', flags: VM_MODULES, args: ['--config', NEST_12] },
+    {
+      label: 'jest, public-API path (LAMEDUCK_WITHOUT_NODE_INTERNALS=1): drain, long-lived, conformance',
+      args: PUBLIC_PATH_SUITES,
+      env: { LAMEDUCK_WITHOUT_NODE_INTERNALS: '1' },
+    },
+    ...(once
+      ? RUNTIMES.map(({ name, variable }) => ({
+          label: `examples' drain scenarios on ${name} (${variable}=${process.env[variable] ?? 'unset'})`,
+          args: ['packages/conformance/test/examples\\.test\\.ts$'],
+          env: { LAMEDUCK_RUNTIME: name },
+        }))
+      : []),
     {
       label: once ? 'consumer' : 'consumer apps (the type-checks run on the newest Node only)',
       flags: [],
@@ -94,8 +124,16 @@ for (const node of nodes) {
     const name = `Node ${node.version}: ${step.label}`;
     banner(`${name}  (${node.binary})`);
     const started = Date.now();
-    const env = { ...process.env, PATH: `${path.dirname(node.binary)}${path.delimiter}${process.env.PATH ?? ''}` };
-    const run = spawnSync(node.binary, [...step.flags, JEST, ...step.args], { cwd: WORKSPACE, env, stdio: 'inherit' });
+    const env = {
+      ...process.env,
+      ...step.env,
+      PATH: `${path.dirname(node.binary)}${path.delimiter}${process.env.PATH ?? ''}`,
+    };
+    const run = spawnSync(node.binary, [...(step.flags ?? []), JEST, ...step.args], {
+      cwd: WORKSPACE,
+      env,
+      stdio: 'inherit',
+    });
     const seconds = Math.round((Date.now() - started) / 1000);
     const ok = run.status === 0;
     results.push({ name, ok, seconds });

@@ -1,6 +1,6 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
 import { join } from 'node:path';
-import { exampleCommand, spawnChild, stopChild, type Child } from '@lameduck/test-utils';
+import { exampleCommand, runtimeBinary, spawnChild, stopChild, type Child, type Runtime } from '@lameduck/test-utils';
 
 const ROOT = join(__dirname, '..', '..', '..');
 // SHUTDOWN_TIMEOUT_MS must exceed READINESS_DELAY_MS + cleanupReserve (5000 by default), so not 5000.
@@ -8,10 +8,39 @@ const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_
 
 const children: Child[] = [];
 
-/** Runs the example `name` as its package.json script does (`start`, or a variant's): one `node …` command, from its folder. */
-export function startExample(name: string, env: Record<string, string> = {}): Child {
+/** The runtime the examples run on: LAMEDUCK_RUNTIME, `node` (this one) unless `bun` or `deno`. */
+export const RUNTIME = runtimeNamed(process.env.LAMEDUCK_RUNTIME);
+
+function runtimeNamed(name: string | undefined): 'node' | Runtime {
+  if (name === undefined || name === '' || name === 'node' || name === 'bun' || name === 'deno') return name || 'node';
+  throw new Error(`LAMEDUCK_RUNTIME: expected node, bun or deno, received ${JSON.stringify(name)}`);
+}
+
+/**
+ * The examples that run on RUNTIME. Deno 2.9 cannot load @lameduck/nestjs from source (see docs/runtimes.md);
+ * examples/nestjs on platform-fastify is run on Node only.
+ */
+export const RUNTIME_EXAMPLES = ['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs', 'nestjs-fastify'].filter(
+  (name) => RUNTIME === 'node' || (name !== 'nestjs-fastify' && (RUNTIME !== 'deno' || name !== 'nestjs')),
+);
+
+/**
+ * The command line of an example's script (one `node …` command) on RUNTIME: Bun and Deno run the
+ * TypeScript sources themselves (no tsx loader, no Nest compile hook: Bun emits decorator metadata).
+ */
+function startCommand(name: string): { command: string; args: string[]; cwd: string } {
   const { cwd, args } = exampleCommand(ROOT, name);
-  const child = spawnChild(args, { cwd, env: { ...ENV, ...env } });
+  if (RUNTIME === 'node') return { command: process.execPath, args, cwd };
+  const entry = args.at(-1)!;
+  const conditions = args.filter((arg) => arg.startsWith('--conditions='));
+  const runtimeArgs = RUNTIME === 'bun' ? conditions : ['run', '-A', '--sloppy-imports', ...conditions];
+  return { command: runtimeBinary(RUNTIME), args: [...runtimeArgs, entry], cwd };
+}
+
+/** Runs the example `name` as its package.json script does (`start`, or a variant's), on RUNTIME, from its folder. */
+export function startExample(name: string, env: Record<string, string> = {}): Child {
+  const { command, args, cwd } = startCommand(name);
+  const child = spawnChild(args, { command, cwd, env: { ...ENV, ...env } });
   children.push(child);
   return child;
 }
@@ -21,8 +50,8 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
  * pid) on the first connection, with the socket as fd 3 and LISTEN_FDS/LISTEN_PID set. Resolves once it listens.
  */
 export async function startActivated(name: string, port: number, env: Record<string, string> = {}): Promise<Child> {
-  const { cwd, args } = exampleCommand(ROOT, name);
-  const child = spawnChild(['-l', `127.0.0.1:${port}`, process.execPath, ...args], {
+  const { command, args } = startCommand(name);
+  const child = spawnChild(['-l', `127.0.0.1:${port}`, command, ...args], {
     command: 'systemd-socket-activate',
     cwd,
     env: { ...ENV, ...env },

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { deferred, freePort, once, request, type Line, type Reply } from '@lameduck/test-utils';
-import { listening, startActivated, startExample, stopExamples } from './example-process.js';
+import { listening, RUNTIME, RUNTIME_EXAMPLES, startActivated, startExample, stopExamples } from './example-process.js';
 
 const agents: http.Agent[] = [];
 
@@ -40,7 +40,7 @@ function tracked(port: number, path: string, agent: http.Agent): { read: Promise
 
 const message = (text: string) => (line: Line) => line.msg === text;
 
-describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs', 'nestjs-fastify'])('examples/%s', (name) => {
+describe.each(RUNTIME_EXAMPLES)('examples/%s', (name) => {
   test('serves its routes, then drains on SIGTERM: readiness 503, the slow request completes, exit 0', async () => {
     const example = startExample(name);
     const port = await listening(example);
@@ -65,7 +65,10 @@ describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs', 'nest
     expect(reply.headers.connection).toBe('close');
     expect(reply.body).toBe('done after 400 ms\n');
     expect(await example.exited).toEqual({ code: 0, signal: null });
-    expect(await example.log(message('shutdown complete'))).toMatchObject({
+    // Bun and Deno lack some of Node's private HTTP state: one line says what, once (docs/runtimes.md).
+    const publicPath = example.logs.filter((line) => String(line.msg).endsWith('followed through public events'));
+    expect(publicPath.length).toBe(RUNTIME === 'node' ? 0 : 1);
+    expect(example.logs.find((line) => line.msg === 'shutdown complete')).toMatchObject({
       level: 'info',
       reason: 'SIGTERM',
       graceful: true,
@@ -85,16 +88,20 @@ describe.each(['node-http', 'express', 'fastify', 'koa', 'hono', 'nestjs', 'nest
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 
-  test('started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0', async () => {
-    const port = await freePort();
-    const example = await startActivated(name, port, { PORT: '0' });
-    const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
-    expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
-    expect(await listening(example)).toBe(port);
-    expect(example.events[0]).toEqual({ event: 'listening', port, framework: name });
-    example.process.kill('SIGTERM');
-    expect(await example.exited).toEqual({ code: 0, signal: null });
-  });
+  // Bun 1.4.5's server.listen({ fd: 3 }) ignores the descriptor and listens on a new port (docs/runtimes.md).
+  (RUNTIME === 'bun' ? test.skip : test)(
+    'started by socket activation it serves on the inherited socket, ignoring PORT; SIGTERM drains, exit 0',
+    async () => {
+      const port = await freePort();
+      const example = await startActivated(name, port, { PORT: '0' });
+      const reply = await request(port, { path: '/', agent: false }); // waits in the socket's queue meanwhile
+      expect(reply).toMatchObject({ status: 200, body: `hello from ${name === 'node-http' ? 'node:http' : name}\n` });
+      expect(await listening(example)).toBe(port);
+      expect(example.events[0]).toEqual({ event: 'listening', port, framework: name });
+      example.process.kill('SIGTERM');
+      expect(await example.exited).toEqual({ code: 0, signal: null });
+    },
+  );
 
   test('on SIGTERM a WebSocket gets 1001 and an event stream its final event; exit 0', async () => {
     const example = startExample(name);

@@ -231,6 +231,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     discardLimit: options.discardLimit,
     refuseUpgrade: rejections.reject,
     now,
+    onPublicPath: (missing) =>
+      log.info(
+        { missing },
+        "this runtime lacks some of Node's private HTTP state: requests are followed through public events",
+      ),
   });
   // The shutdown drives node:http servers and every other drain target (gRPC, Bun.serve) as one.
   const { targets, combined: tracker } = createTargets(nodeTracker);
@@ -288,10 +293,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       else tracker.detach(server);
       return this;
     },
-    trackRequest(req) {
+    trackRequest(req, res) {
       // Once closed, the tracker is disposed: a stray request must not attach its server again.
       if (phase.state === 'closed' || isHttp2(req) || tracker.knows(req as IncomingMessage)) return;
-      tracker.track(req as IncomingMessage);
+      tracker.track(req as IncomingMessage, res as ServerResponse);
     },
 
     readiness: (req) => {

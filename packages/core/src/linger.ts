@@ -98,5 +98,10 @@ function linger(socket: Socket, bounds: LingerBounds): void {
   socket.on('close', close);
   socket.end();
   socket.resume();
-  startReading(socket);
+  // Without Node's handle: an empty push ends the read the stream thinks is pending (documented for
+  // `readable.push('')`), so the next read asks the socket again, and net.Socket restarts its reads.
+  if (!startReading(socket)) {
+    socket.push(Buffer.alloc(0));
+    socket.read(0);
+  }
 }

@@ -1,5 +1,6 @@
 /** Child processes: `node` with arguments, its JSON lines parsed, its exit timed, and an end by a deadline at the latest. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** A JSON object line a child printed. */
@@ -73,12 +74,21 @@ function parseLine(text: string): Line | undefined {
   }
 }
 
+/** The environment of a child: this one's, `extra`, and with LAMEDUCK_WITHOUT_NODE_INTERNALS=1 the preload that forces it on every Node child. */
+function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  if (env.LAMEDUCK_WITHOUT_NODE_INTERNALS !== '1') return env;
+  const preload = `--require=${join(__dirname, 'without-internals.cjs')}`;
+  if (!(env.NODE_OPTIONS ?? '').includes(preload)) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${preload}`.trim();
+  return env;
+}
+
 /** Runs `node <args>`. */
 export function spawnChild(args: string[], options: SpawnOptions = {}): Child {
   const clock = options.clock ?? (() => performance.now());
   const child = spawn(options.command ?? options.node ?? process.execPath, args, {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: childEnv(options.env),
     stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
   });
   const events: Line[] = [];

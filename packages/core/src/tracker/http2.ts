@@ -16,7 +16,7 @@ function follow(state: TrackerState, stream: Http2Stream, started: Started): voi
   if (state.streams.has(stream) || stream.closed) return;
   state.streams.set(stream, started);
   stream.once('close', () => {
-    if (state.streams.delete(stream)) state.completed++;
+    if (state.streams.delete(stream) && state.closingSince !== undefined) state.completed++;
   });
 }
 
@@ -32,8 +32,8 @@ export function createHttp2Listeners(state: TrackerState): Http2Listeners {
       if (state.draining) session.close();
     },
     onStream(stream, headers) {
-      // Nothing per stream while serving: the shutdown finds those in flight (followStreams).
-      if (state.closingSince === undefined) return;
+      // Nothing per stream while serving, but on the public path: the shutdown finds those in flight (followStreams).
+      if (state.closingSince === undefined && !state.public) return;
       follow(state, stream, { method: headers[':method'] ?? 'GET', url: headers[':path'] ?? '', started: state.now() });
     },
   };
@@ -46,6 +46,8 @@ export function createHttp2Listeners(state: TrackerState): Http2Listeners {
  * streams are not counted; GOAWAY and the server's close still wait for them.
  */
 export function followStreams(state: TrackerState): void {
+  // On the public path every stream has been followed since it opened.
+  if (state.public) return;
   for (const session of state.sessions) {
     for (const stream of sessionStreams(session) ?? []) {
       const request = streamRequest(stream) ?? { method: 'UNKNOWN', url: '' };
@@ -56,7 +58,7 @@ export function followStreams(state: TrackerState): void {
 
 /** The streams in flight: followed since the shutdown, or as the sessions say now while serving. */
 export function inflightStreams(state: TrackerState): Started[] {
-  if (state.closingSince !== undefined) return [...state.streams.values()];
+  if (state.closingSince !== undefined || state.public) return [...state.streams.values()];
   const streams: Started[] = [];
   for (const session of state.sessions) {
     for (const stream of sessionStreams(session) ?? []) {

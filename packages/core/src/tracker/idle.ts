@@ -173,16 +173,19 @@ export function restoreIdleClosing(state: TrackerState): void {
 /**
  * Shutdown has started: when `connection` last showed activity, read in the same pass over the sockets
  * as what each has in flight (each socket read once; with 10,000 idle ones every pass delays the first
- * close). From Node's keep-alive timer, or since it connected if it never sent a byte; else (part of a
- * request on its way, say) from now. `review()` sees the bytes that arrive after.
+ * close). From Node's keep-alive timer, or (public path) when its last response finished if no byte
+ * came since, or since it connected if it never sent a byte; else (part of a request on its way, say)
+ * from now. `review()` sees the bytes that arrive after.
  */
 export function noteActivity(connection: Connection, time: number, timers: number | undefined): void {
   const bytes = connection.raw.bytesRead;
-  connection.bytesSeen = bytes;
   const active = connection.http === undefined || timers === undefined ? undefined : lastActive(connection.http);
   if (active !== undefined) connection.idleSince = time - Math.max(0, timers! - active);
+  // On the public path: its last response finished then (becameIdle), and no byte has arrived since.
+  else if (connection.idleSince > -Infinity && bytes === connection.bytesSeen) return;
   else if (bytes === 0) connection.idleSince = connection.connectedAt;
   else connection.idleSince = time;
+  connection.bytesSeen = bytes;
 }
 
 /** The drain starts at `time`: the idleGrace rule for `connection` (see `noteActivity` for when it went quiet). */

@@ -1,15 +1,16 @@
 /** The tracker a manager drives: attaches servers and wires sockets, idle closing, HTTP/2, upgrades and requests. */
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as TlsServer } from 'node:tls';
 import type { Clock } from '../deadline.js';
 import { createError } from '../errors.js';
 import type { AttachableServer, InflightRequest, PlainResponse } from '../types.js';
+import { createFollow, followed } from './follow.js';
 import { closeSessions, createHttp2Listeners, destroySessions, followStreams } from './http2.js';
 import { batchIdleClosing, closeListener, closeListeners, restoreIdleClosing, startIdleClosing } from './idle.js';
-import { serverSockets } from './internals.js';
+import { internalsForbidden, serverSockets } from './internals.js';
 import { createRequests, inflightCount, inflightRequests } from './requests.js';
 import { countLost, createSockets, destroyAll } from './sockets.js';
-import { createTrackerState, kConnection, kOwner, type ServerEntry, type Tagged } from './state.js';
+import { connectionOf, createTrackerState, kConnection, kOwner, type ServerEntry, type Tagged } from './state.js';
 import { createUpgradeListeners, openUpgrades } from './upgrades.js';
 
 /** The internal tracker a manager drives; not part of the public API. */
@@ -22,7 +23,7 @@ export interface Tracker {
    */
   knows(req: IncomingMessage): boolean;
   /** Adopts the socket of a request `knows()` did not, attaching its server if need be. */
-  track(req: IncomingMessage): void;
+  track(req: IncomingMessage, res?: ServerResponse): void;
   /** Connections handed over by an `upgrade` and still open. */
   readonly upgradedCount: () => number;
   readonly servers: () => AttachableServer[];
@@ -59,15 +60,24 @@ export interface TrackerSettings {
   /** Called for an upgrade refused because the listener had closed; returns the 503 to send. */
   refuseUpgrade(): PlainResponse;
   now: Clock;
+  /**
+   * This runtime lacks some of Node's private state or request channels (named in `missing`): requests
+   * are followed through public events from now on. Called at most once, never when that path is forced.
+   */
+  onPublicPath?(missing: string[]): void;
 }
 
 /** Creates the tracker a manager drives. */
-export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: TrackerSettings): Tracker {
+export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now, onPublicPath }: TrackerSettings): Tracker {
   const state = createTrackerState(idleGrace, discardLimit, now);
   const sockets = createSockets(state);
   const http2 = createHttp2Listeners(state);
   const upgrades = createUpgradeListeners(state, refuseUpgrade);
   const requests = createRequests(state, sockets, (server) => tracker.attach(server));
+  const follow = createFollow(state, sockets, (missing) => {
+    if (missing.length === 0) for (const connection of state.connections) connection.unknown = false;
+    else if (!internalsForbidden()) onPublicPath?.(missing);
+  });
   let resolveDrained: (() => void) | undefined;
   state.settle = () => settleDrain();
 
@@ -109,7 +119,8 @@ export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: T
   function adoptExisting(server: AttachableServer): boolean {
     const existing = serverSockets(server as HttpServer);
     if (existing === undefined) return false;
-    for (const socket of existing) sockets.adopt(socket, server);
+    // On the public path their requests so far were not seen: Node says when they are idle.
+    for (const socket of existing) sockets.adopt(socket, server).unknown = state.public;
     return true;
   }
 
@@ -135,6 +146,7 @@ export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: T
       server.on('stream', http2.onStream);
       server.on('newListener', upgrades.onNewListener);
       if (server.listenerCount('upgrade') > 0) server.prependListener('upgrade', upgrades.onUpgrade);
+      follow.attach(server);
       if (server.listening) entry.unadopted = !adoptExisting(server);
       if (state.draining) closeListener(server);
     },
@@ -148,15 +160,23 @@ export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: T
       server.off('stream', http2.onStream);
       server.off('newListener', upgrades.onNewListener);
       server.off('upgrade', upgrades.onUpgrade);
+      follow.detach(server);
       sockets.forget(server);
       if (state.servers.size === 0) requests.stop();
       settleDrain();
     },
     knows(req) {
       const connection = (req.socket as Tagged<typeof req.socket> | null)?.[kConnection];
-      return connection !== undefined && connection.owner === state.owner;
+      if (connection === undefined || connection.owner !== state.owner) return false;
+      // On the public path, also whether the request itself is followed (see Follow.adopted).
+      return !state.public || followed(connection, req);
     },
-    track: (req) => requests.track(req),
+    track(req, res) {
+      requests.track(req);
+      // On the public path: a request whose `request` event came before its server was attached.
+      const connection = connectionOf(state, req.socket);
+      if (connection !== undefined) follow.adopted(connection, req, res);
+    },
 
     servers: () => [...state.servers.keys()],
     upgradedCount: () => state.upgraded,
@@ -191,6 +211,7 @@ export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now }: T
     },
     dispose() {
       requests.stop();
+      follow.stop();
       restoreIdleClosing(state);
       clearTimeout(state.lateSweep);
       // The close batches run on: the drain may have ended with idle connections still being closed.

@@ -26,7 +26,10 @@ import { Socket } from 'node:net';
  *   head is written. A response queued behind another cannot be reached before then, so its request is
  *   marked and the head is closed there.
  * Should any of these change shape, each function below answers "unknown" and its caller falls back
- * (see each); test/internals.test.ts checks each read by name on every Node major CI runs. `globalThis[Symbol.for('lameduck.withoutNodeInternals')] = true` forces that, for tests.
+ * (see each); test/internals.test.ts checks each read by name on every Node major CI runs. On every
+ * runtime, `missingReads()` checks them on the first request (runtime.ts), and where any is missing the
+ * tracker takes the public-API path (follow.ts), as `globalThis[Symbol.for('lameduck.withoutNodeInternals')]
+ * = true` forces it to.
  */
 
 const kWithout = Symbol.for('lameduck.withoutNodeInternals');
@@ -36,6 +39,42 @@ const kHook = Symbol.for('lameduck.storeHeaderHook');
 
 function usable(): boolean {
   return (globalThis as { [kWithout]?: unknown })[kWithout] !== true;
+}
+
+/** The public-API path is forced (`globalThis[Symbol.for('lameduck.withoutNodeInternals')] = true`). */
+export function internalsForbidden(): boolean {
+  return !usable();
+}
+
+/**
+ * Which of the reads above find nothing usable on this runtime, checked on a real request as its server
+ * hands it over (the first one on its socket after `attach()`): the names of those missing, `[]` when
+ * every one is there. HTTP/2's reads are not checked here (an HTTP/2 server has no HTTP/1 request).
+ */
+export function missingReads(req: IncomingMessage, res: ServerResponse, server: object): string[] {
+  const socket = req.socket as Socket & Record<string, unknown>;
+  const missing: string[] = [];
+  const known = socketRequests(socket);
+  if (known?.response !== res) missing.push('socket._httpMessage');
+  if (known?.last !== req) missing.push('socket.parser.incoming');
+  const listed = serverSockets(server as HttpServer);
+  const raw = tlsParent(socket) ?? socket;
+  if (listed === undefined || !listed.includes(socket)) missing.push("server[Symbol('http.server.connections')]");
+  if ((socket as { encrypted?: unknown }).encrypted === true && tlsParent(socket) === undefined) {
+    missing.push('tlsSocket._parent');
+  }
+  if (symbolNamed(raw, 'timeout') === undefined || timersNow() === undefined)
+    missing.push('socket[kTimeout]._idleStart');
+  const handle = (raw as unknown as { _handle?: { readStart?: unknown } | null })._handle;
+  if (typeof handle?.readStart !== 'function') missing.push('socket._handle.readStart');
+  const tagged = raw as unknown as { _server?: unknown };
+  if (tagged._server !== server || typeof (server as { _connections?: unknown })._connections !== 'number') {
+    missing.push('server._connections');
+  }
+  if (typeof (ServerResponse.prototype as unknown as HookHolder)._storeHeader !== 'function') {
+    missing.push('ServerResponse.prototype._storeHeader');
+  }
+  return missing;
 }
 
 function symbolNamed(target: object, description: string): symbol | undefined {

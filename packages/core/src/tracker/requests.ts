@@ -13,11 +13,9 @@ import {
   timersNow,
   type SocketRequests,
 } from './internals.js';
+import { REQUEST_START, RESPONSE_FINISH } from './runtime.js';
 import type { Sockets } from './sockets.js';
-import { connectionOf, toInflight, type Connection, type Pending, type TrackerState } from './state.js';
-
-const REQUEST_START = 'http.server.request.start';
-const RESPONSE_FINISH = 'http.server.response.finish';
+import { connectionOf, reportedStart, toInflight, type Connection, type Pending, type TrackerState } from './state.js';
 
 /** What Node publishes on both channels. */
 interface ChannelMessage {
@@ -42,7 +40,7 @@ export interface Requests {
 
 /** The requests in flight on `connection`: as followed since the shutdown, or as Node says now while serving. */
 function pendingOf(state: TrackerState, connection: Connection): Pending[] {
-  if (state.closingSince !== undefined) return connection.pending;
+  if (state.closingSince !== undefined || state.public) return connection.pending;
   if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return [];
   const known = socketRequests(connection.http);
   return known === undefined ? [] : pendingFrom(known);
@@ -59,7 +57,7 @@ function pendingFrom({ response, last }: SocketRequests): Pending[] {
 
 /** The connections that can have requests in flight: from the shutdown's start, only those known to. */
 function candidates(state: TrackerState): Iterable<Connection> {
-  return state.closingSince === undefined ? state.connections : state.busy;
+  return state.closingSince === undefined && !state.public ? state.connections : state.busy;
 }
 
 /** How many requests and HTTP/2 streams are in flight (pipelined requests queued before the shutdown may be missing). */
@@ -75,10 +73,13 @@ export function inflightRequests(state: TrackerState): InflightRequest[] {
   const requests: InflightRequest[] = [];
   for (const connection of candidates(state)) {
     for (const { req, started } of pendingOf(state, connection)) {
-      requests.push(toInflight(state, { method: req.method ?? 'GET', url: req.url ?? '', started }, time));
+      const request = { method: req.method ?? 'GET', url: req.url ?? '', started: reportedStart(state, started) };
+      requests.push(toInflight(state, request, time));
     }
   }
-  for (const stream of inflightStreams(state)) requests.push(toInflight(state, stream, time));
+  for (const stream of inflightStreams(state)) {
+    requests.push(toInflight(state, { ...stream, started: reportedStart(state, stream.started) }, time));
+  }
   return requests;
 }
 
@@ -107,6 +108,12 @@ function markLast(connection: Connection, response: ServerResponse): void {
 /** Shutdown has started: what `connection` has in flight, and its last response marked to close it. */
 function learn(state: TrackerState, connection: Connection): void {
   if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return;
+  if (state.public) {
+    // Followed since attach(): each pending request comes with its response.
+    const res = connection.pending.at(-1)?.res;
+    if (res !== undefined) markLast(connection, res);
+    return;
+  }
   const known = socketRequests(connection.http);
   if (known === undefined) {
     // Node's state is unreadable: busy until quiet for idleGrace (see idle.ts); the deadline bounds it.
@@ -122,6 +129,44 @@ function learn(state: TrackerState, connection: Connection): void {
   const { response } = known;
   if (response !== undefined && response.req === last.req) markLast(connection, response);
   else if (closeAfterResponseTo(last.req)) connection.closerRequest = last.req;
+}
+
+/** A request read on `connection`: in flight; once shutdown has started, its response is the connection's last. */
+export function requestStarted(
+  state: TrackerState,
+  connection: Connection,
+  request: IncomingMessage,
+  response: ServerResponse | undefined,
+): void {
+  clearTimeout(connection.timer);
+  connection.timer = undefined;
+  connection.pending.push({ req: request, res: response, started: state.now() });
+  state.busy.add(connection);
+  if (state.closingSince === undefined || response === undefined) return;
+  unmark(connection);
+  markLast(connection, response);
+  lingerIfBodyArriving(request, state);
+}
+
+/** The response to `request` has finished: counted once shutdown has started, and its connection idle if nothing else is in flight. */
+export function responseFinished(
+  state: TrackerState,
+  connection: Connection,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  if (state.closingSince !== undefined) state.completed++;
+  const index = connection.pending.findIndex((pending) => pending.req === request);
+  // Responses finish in order: those before it are done too.
+  if (index >= 0) connection.pending.splice(0, index + 1);
+  if (connection.pending.length === 0) state.busy.delete(connection);
+  if (request === connection.closerRequest) keepAfterResponseTo(request);
+  if (request === connection.closerRequest || response === connection.closer) {
+    connection.closer = undefined;
+    connection.closerRequest = undefined;
+  }
+  // A response that closes the connection ends it now; any other leaves it idle.
+  if (connection.pending.length === 0 && response.shouldKeepAlive) becameIdle(state, connection);
 }
 
 /** `attach` attaches a server first seen through one of its requests. */
@@ -141,38 +186,19 @@ export function createRequests(
   function onRequestStart(message: unknown): void {
     const { request, response } = message as ChannelMessage;
     const connection = connectionFor(message as ChannelMessage);
-    if (connection === undefined) return;
-    clearTimeout(connection.timer);
-    connection.timer = undefined;
-    connection.pending.push({ req: request, started: state.now() });
-    state.busy.add(connection);
-    unmark(connection);
-    markLast(connection, response);
-    lingerIfBodyArriving(request, state);
+    if (connection !== undefined) requestStarted(state, connection, request, response);
   }
 
   function onResponseFinish(message: unknown): void {
     const { request, response } = message as ChannelMessage;
     const connection = connectionFor(message as ChannelMessage);
-    if (connection === undefined) return;
-    state.completed++;
-    const index = connection.pending.findIndex((pending) => pending.req === request);
-    // Responses finish in order: those before it are done too.
-    if (index >= 0) connection.pending.splice(0, index + 1);
-    if (connection.pending.length === 0) state.busy.delete(connection);
-    if (request === connection.closerRequest) keepAfterResponseTo(request);
-    if (request === connection.closerRequest || response === connection.closer) {
-      connection.closer = undefined;
-      connection.closerRequest = undefined;
-    }
-    // A response that closes the connection ends it now; any other leaves it idle.
-    if (connection.pending.length === 0 && response.shouldKeepAlive) becameIdle(state, connection);
+    if (connection !== undefined) responseFinished(state, connection, request, response);
   }
 
   return {
     start(drainNext) {
       const time = state.now();
-      const timers = timersNow();
+      const timers = state.public ? undefined : timersNow();
       state.closingSince = time;
       // One pass: each socket is read once, for what it has in flight and when it last showed activity,
       // and, when the drain starts in this same turn, what the idleGrace rule makes of it.
@@ -184,6 +210,8 @@ export function createRequests(
       state.bytesCurrent = true;
       state.reviewed = drainNext;
       queueMicrotask(() => (state.bytesCurrent = state.reviewed = false));
+      // On the public path the requests are followed already (follow.ts).
+      if (state.public) return;
       subscribe(REQUEST_START, onRequestStart);
       subscribe(RESPONSE_FINISH, onResponseFinish);
       following = true;

@@ -47,9 +47,22 @@ export function createSockets(state: TrackerState): Sockets {
     return connection;
   }
 
+  /** On the public path: the raw connection of a TLS socket, by the peer's address and port (no public link). */
+  function linkByPeer(socket: TLSSocket): Connection | undefined {
+    if (!state.public) return undefined;
+    const key = peerOf(socket);
+    const connection = state.peers.get(key);
+    state.peers.delete(key);
+    return connection;
+  }
+
   function onSocketClose(this: Socket): void {
     const connection = connectionOf(state, this);
     if (connection === undefined) return;
+    // A TLS connection whose handshake never completed: its peer's address may be gone by now.
+    if (connection.http === undefined && state.peers.size > 0) {
+      for (const [key, waiting] of state.peers) if (waiting === connection) state.peers.delete(key);
+    }
     state.connections.delete(connection);
     clearTimeout(connection.timer);
     if (connection.upgrade !== undefined) state.upgraded--;
@@ -63,10 +76,12 @@ export function createSockets(state: TrackerState): Sockets {
 
   return {
     onConnection(raw) {
-      connect(raw, this instanceof TlsServer ? undefined : raw, this);
+      const tls = this instanceof TlsServer;
+      const connection = connect(raw, tls ? undefined : raw, this);
+      if (tls && state.public) state.peers.set(peerOf(raw), connection);
     },
     onSecureConnection(socket) {
-      const connection = connectionOf(state, tlsParent(socket));
+      const connection = connectionOf(state, tlsParent(socket)) ?? linkByPeer(socket);
       if (connection !== undefined) {
         connection.http = socket;
         (socket as Tagged<Socket>)[kConnection] = connection;
@@ -97,13 +112,23 @@ export function createSockets(state: TrackerState): Sockets {
   };
 }
 
+/** A TCP peer as both ends of a TLS connection report it. */
+function peerOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
+}
+
 /**
  * `connection` closed with requests in flight. The one whose response was being written ended with
  * the socket (the client left, say); those queued behind it never got their turn: lost.
  */
 export function countLost(state: TrackerState, connection: Connection): void {
   if (state.forced) return;
-  const writing = connection.http === undefined ? undefined : currentRequest(connection.http);
+  // Responses are written in order: on the public path the oldest pending one is on the socket now.
+  const writing = state.public
+    ? connection.pending[0]?.req
+    : connection.http === undefined
+      ? undefined
+      : currentRequest(connection.http);
   for (const { req } of connection.pending) if (req !== writing) state.lost++;
   connection.pending = [];
   state.busy.delete(connection);

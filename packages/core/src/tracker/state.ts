@@ -11,6 +11,8 @@ export type Started = Omit<InflightRequest, 'age' | 'olderThanShutdown'> & { sta
 /** An HTTP/1 request read on a connection and not answered yet, as known from the shutdown's start. */
 export interface Pending {
   readonly req: IncomingMessage;
+  /** Its response, when followed through public events (see follow.ts); Node's state holds it otherwise. */
+  readonly res?: ServerResponse;
   /** When its headers arrived; `undefined` when that was before the shutdown (Node keeps no time). */
   readonly started: number | undefined;
 }
@@ -99,6 +101,16 @@ export interface TrackerState {
   queuedCount: number;
   /** Ends the drain if nothing but connections being closed is left (set by the tracker). */
   settle: () => void;
+  /**
+   * Requests are followed through public events (`request`, the response's `close`), with per-request
+   * work: from `attach()` until the first response shows that Node's private state and request channels
+   * are all there (runtime.ts), and for good when they are not.
+   */
+  public: boolean;
+  /** The runtime check has decided `public` (or the public path was forced). */
+  decided: boolean;
+  /** On the public path, TLS servers' raw connections by peer address, until their TLS socket shows up. */
+  readonly peers: Map<string, Connection>;
   /** Set once destroyed at the deadline: what is lost after that is reported as stuck, not lost. */
   forced: boolean;
   /** Every connection's `bytesSeen` was read in this turn of the event loop (cleared by a microtask). */
@@ -130,6 +142,9 @@ export function createTrackerState(idleGrace: number, discardLimit: number, now:
     closeBatch: undefined,
     queuedCount: 0,
     settle: () => {},
+    public: true,
+    decided: false,
+    peers: new Map(),
     forced: false,
     bytesCurrent: false,
     reviewed: false,
@@ -149,4 +164,13 @@ export function connectionOf(state: TrackerState, socket: Socket | null | undefi
 export function toInflight(state: TrackerState, { method, url, started }: Started, time: number): InflightRequest {
   if (started !== undefined) return { method, url, age: Math.round(time - started) };
   return { method, url, age: Math.round(time - (state.closingSince ?? time)), olderThanShutdown: true };
+}
+
+/**
+ * When a request or stream is reported to have started: the public path knows it for one that arrived
+ * before the shutdown too, but it is reported as the default path reports it, whichever path was taken.
+ */
+export function reportedStart(state: TrackerState, started: number | undefined): number | undefined {
+  const since = state.closingSince;
+  return started !== undefined && since !== undefined && started < since ? undefined : started;
 }
