@@ -50,7 +50,7 @@ export function startExample(name: string, env: Record<string, string> = {}): Ch
  * pid) on the first connection, with the socket as fd 3 and LISTEN_FDS/LISTEN_PID set. Resolves once it listens.
  */
 export async function startActivated(name: string, port: number, env: Record<string, string> = {}): Promise<Child> {
-  const { command, args } = startCommand(name);
+  const { command, args, cwd } = startCommand(name);
   const child = spawnChild(['-l', `127.0.0.1:${port}`, command, ...args], {
     command: 'systemd-socket-activate',
     cwd,
