@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll } from './child.js';
+import { renderOverhead } from './cpu/overhead-report.js';
+import { measureOverhead, OVERHEAD_ROWS, type Overhead } from './cpu/overhead.js';
 import { checkTools } from './cpu/processes.js';
 import { renderCpu } from './cpu/report.js';
 import { measureCpu } from './cpu/run.js';
@@ -24,8 +26,22 @@ interface Section {
 }
 
 /** `--quick` shrinks every section, to check the harness in a minute; its numbers mean little. */
-function sections(quick: boolean, nodes: string[] = []): Section[] {
+function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Section[] {
   return [
+    {
+      id: 'overhead',
+      title: "lameduck's own CPU per request",
+      run: async (progress) => {
+        await checkTools();
+        const settings = quick
+          ? { processes: 2, rounds: 4, warmups: 1, windowSeconds: 0.05, connections: 10 }
+          : { processes: 5, rounds: 40, warmups: 3, windowSeconds: 0.03, connections: 10 };
+        const results: Overhead[] = [];
+        const chosen = OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework));
+        for (const row of chosen) results.push(await measureOverhead(row, settings, progress));
+        return renderOverhead(results);
+      },
+    },
     {
       id: 'cpu',
       title: 'CPU per request, and throughput',
@@ -111,8 +127,9 @@ function sections(quick: boolean, nodes: string[] = []): Section[] {
 }
 
 const USAGE =
-  'use --only=cpu,drain,idle,load,websockets,nodes (or --only cpu) --quick --out=FILE ' +
-  '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES)';
+  'use --only=overhead,memory,cpu,drain,idle,load,websockets,nodes (or --only cpu) --quick --out=FILE ' +
+  '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES) ' +
+  '--rows=hono,express (the overhead and memory sections: only these frameworks)';
 
 interface Args {
   only: Set<string> | undefined;
@@ -120,6 +137,7 @@ interface Args {
   out: string | undefined;
   node: string | undefined;
   nodes: string[];
+  rows: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -128,6 +146,7 @@ function parseArgs(argv: string[]): Args {
   let out: string | undefined;
   let node: string | undefined;
   let nodes = (process.env.LAMEDUCK_NODES ?? '').split(':').filter(Boolean);
+  let rows: string[] = [];
   // `--only cpu` as well as `--only=cpu`.
   const args = argv.flatMap((arg, index) =>
     argv[index - 1] === '--only' ? [] : arg === '--only' ? [`--only=${argv[index + 1] ?? ''}`] : [arg],
@@ -138,13 +157,17 @@ function parseArgs(argv: string[]): Args {
     else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
     else if (arg.startsWith('--node=')) node = nodeBinary('--node', arg.slice('--node='.length));
     else if (arg.startsWith('--nodes=')) nodes = arg.slice('--nodes='.length).split(':').filter(Boolean);
+    else if (arg.startsWith('--rows=')) rows = arg.slice('--rows='.length).split(',').filter(Boolean);
     else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
   nodes = nodes.map((binary) => nodeBinary('--nodes (or LAMEDUCK_NODES)', binary));
   const ids = sections(quick).map((section) => section.id);
   const unknown = [...(only ?? [])].filter((id) => !ids.includes(id));
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; ${USAGE}`);
-  return { only, quick, out, node, nodes };
+  const frameworks = OVERHEAD_ROWS.map((row) => row.framework as string);
+  const strange = rows.filter((row) => !frameworks.includes(row));
+  if (strange.length > 0) throw new Error(`unknown row ${strange.join(', ')}; rows are ${frameworks.join(', ')}`);
+  return { only, quick, out, node, nodes, rows };
 }
 
 /** `binary` if it is an absolute path to an existing file; a coded error naming `option` otherwise. */
@@ -173,7 +196,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
   const progress: Progress = (line) => process.stdout.write(`[${elapsed()}] ${line}\n`);
-  const chosen = sections(args.quick, args.nodes).filter(
+  const chosen = sections(args.quick, args.nodes, args.rows).filter(
     (section) => args.only === undefined || args.only.has(section.id),
   );
   const runs: SectionRun[] = [];
@@ -206,7 +229,7 @@ async function main(): Promise<number> {
       stealCores: cpuBefore && cpuAfter ? (cpuAfter.steal - cpuBefore.steal) / seconds : undefined,
     });
   }
-  const partial = args.quick || args.only !== undefined;
+  const partial = args.quick || args.only !== undefined || args.rows.length > 0;
   const out =
     args.out ??
     (partial

@@ -21,8 +21,10 @@ export const REFERENCE: Record<Framework, CpuVariant> = {
 
 function variantLabel(framework: Framework, variant: CpuVariant): string {
   if (variant === 'bare-aa') return 'bare, a second slot (A/A control)';
-  if (variant === 'noop')
-    return framework === 'fastify' ? 'bare + a no-op `onRequest` hook' : 'bare + a no-op middleware';
+  if (variant === 'noop' || variant === 'noop-aa') {
+    const label = framework === 'fastify' ? 'bare + a no-op `onRequest` hook' : 'bare + a no-op middleware';
+    return variant === 'noop' ? label : `${label}, a second slot (A/A control)`;
+  }
   return LIBRARY_NAMES[variant];
 }
 

@@ -21,7 +21,7 @@ import { Hono } from 'hono';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HELLO } from '../../servers/common.js';
 import type { Framework } from '../../variants.js';
-import type { AppVariant, CpuVariant } from '../protocol.js';
+import { isNoop, type AppVariant, type CpuVariant } from '../protocol.js';
 
 /** Builds `variant`; `listening` is the server that accepts the connections, for lameduck to attach. */
 export type Builder = (variant: AppVariant, listening: Server) => Promise<Server>;
@@ -67,7 +67,7 @@ async function buildExpress(variant: AppVariant, listening: Server): Promise<Ser
     const stack = (app as unknown as { router: { stack: unknown[] } }).router.stack;
     expressLayers = { all: [...stack], withoutSlot: stack.slice(1) };
   }
-  if (variant === 'noop') expressSlot.set(variant, (_req: Request, _res: Response, next: NextFunction) => next());
+  if (isNoop(variant)) expressSlot.set(variant, (_req: Request, _res: Response, next: NextFunction) => next());
   if (variant === 'lameduck') {
     const drain = expressGraceful({ readinessDelay: 0 });
     expressSlot.set(variant, drain);
@@ -93,7 +93,7 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
     ctx.body = HELLO;
   };
   const first: Middleware[] = [];
-  if (variant === 'noop') first.push((_ctx: Context, next: Next) => next());
+  if (isNoop(variant)) first.push((_ctx: Context, next: Next) => next());
   if (variant === 'lameduck') {
     const drain = koaGraceful({ readinessDelay: 0 });
     first.push(drain);
@@ -107,7 +107,7 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
 async function buildFastify(variant: AppVariant, listening: Server): Promise<Server> {
   // serverFactory: Fastify's handler on a server of our own, which the listening server hands requests to.
   const app = Fastify({ serverFactory: (handler) => http.createServer(handler) });
-  if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
+  if (isNoop(variant)) app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'lameduck') {
     await app.register(fastifyGraceful, { readinessDelay: 0 });
     app.lameduck.attach(listening);
@@ -120,7 +120,7 @@ async function buildFastify(variant: AppVariant, listening: Server): Promise<Ser
 /** Hono as @hono/node-server serves it: the app's fetch behind node-server's request listener, one app per variant. */
 async function buildHono(variant: AppVariant, listening: Server): Promise<Server> {
   const app = new Hono();
-  if (variant === 'noop') app.use((_c, next) => next());
+  if (isNoop(variant)) app.use((_c, next) => next());
   if (variant === 'lameduck') {
     const drain = honoGraceful({ readinessDelay: 0 });
     app.use(drain);
