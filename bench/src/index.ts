@@ -13,6 +13,7 @@ import { measureCpu } from './cpu/run.js';
 import { runDrain } from './drain.js';
 import { runIdle } from './idle.js';
 import { runLoad } from './load.js';
+import { runMemory } from './memory.js';
 import { runNodes } from './nodes.js';
 import { cpuCounters, load, machine, versions } from './machine.js';
 import { renderDocument, type SectionRun } from './report/document.js';
@@ -41,6 +42,18 @@ function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Se
         for (const row of chosen) results.push(await measureOverhead(row, settings, progress));
         return renderOverhead(results);
       },
+    },
+    {
+      id: 'memory',
+      title: 'Heap after a soak',
+      run: (progress) =>
+        runMemory(
+          quick
+            ? { connections: 1_000, requests: 10_000, batch: 250, warmup: 250 }
+            : { connections: 10_000, requests: 100_000, batch: 500, warmup: 500 },
+          progress,
+          OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework)),
+        ),
     },
     {
       id: 'cpu',

@@ -191,10 +191,11 @@ function method(run: CpuRun): string {
       "its first middleware: none (bare, its A/A twin, the peers), a no-op one, or lameduck's (Express: the " +
       "router's first layer, switched between windows; Koa: one composition of the middleware per variant). " +
       "Nest (on Express) shares one app too: bare is its server's request listener as Nest made it, lameduck " +
-      'the same server after `setupLameduck()` (LameduckModule imported in both). ' +
-      'node:http, Fastify and Hono variants are apps of their own (Fastify through `serverFactory`, Hono through ' +
-      "@hono/node-server's `getRequestListener()`; Hono runs no peers, which touch only the server and are measured " +
-      'on the other frameworks). The peers touch ' +
+      'the same server after `setupLameduck()` (LameduckModule imported in both). Hono (through ' +
+      "@hono/node-server's `getRequestListener()`) shares one app whose first middleware hands on to the " +
+      "variant's own, if any (separate apps differed by ±0.5 µs per request at random per process); it runs no " +
+      'peers, which touch only the server and are measured on the other frameworks. ' +
+      'node:http and Fastify variants are apps of their own (Fastify through `serverFactory`). The peers touch ' +
       "only the server, so each is set up on its own `http.Server` around bare's app. The " +
       "process's one listening server hands each request to the current variant's server " +
       "(`emit('request')`, the same call for all). lameduck is attached to that listening server, as " +
