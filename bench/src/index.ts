@@ -36,7 +36,7 @@ function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Se
         await checkTools();
         const settings = quick
           ? { processes: 2, rounds: 4, warmups: 1, windowSeconds: 0.05, connections: 10 }
-          : { processes: 5, rounds: 40, warmups: 3, windowSeconds: 0.03, connections: 10 };
+          : { processes: 4, rounds: 25, warmups: 2, windowSeconds: 0.03, connections: 10 };
         const results: Overhead[] = [];
         const chosen = OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework));
         for (const row of chosen) results.push(await measureOverhead(row, settings, progress));

@@ -6,7 +6,7 @@ import { FRAMEWORK_NAMES, LIBRARY_NAMES, type Framework } from '../variants.js';
 import { CPU_VARIANTS, isPeer, type CpuVariant } from './protocol.js';
 import type { CpuRun, CpuSample, WindowMeasure } from './run.js';
 
-/** The target: lameduck's CPU per request over its reference's is at most this. */
+/** What this section's A/A controls are checked against: resolving 2% of the reference's CPU. */
 const TARGET = 1.02;
 
 /** What lameduck is held against: bare, or bare with one no-op middleware where a framework has middleware. */
@@ -150,20 +150,8 @@ function overview(run: CpuRun): string {
 
 function findings(framework: Framework, samples: readonly CpuSample[]): Finding[] {
   const name = FRAMEWORK_NAMES[framework];
-  const reference = REFERENCE[framework];
-  const own = cpuRatio(samples, 'lameduck', reference);
+  // lameduck's own cost against its reference, the target, is the overhead section's, in µs.
   const found: Finding[] = [];
-  if (own.median > TARGET) {
-    found.push({
-      kind: 'miss',
-      noise: own.low <= TARGET,
-      text:
-        `CPU per request, ${name}: lameduck used ${fixed(own.median, 3)}× the server CPU per request of ` +
-        `${variantLabel(framework, reference)} (${extraMicros(samples, 'lameduck', reference)}; 95% CI ` +
-        `${fixed(own.low, 3)}–${fixed(own.high, 3)}), over the ≤ ${fixed(TARGET, 2)} target by ` +
-        `${percent(own.median - TARGET)} of the reference's CPU.`,
-    });
-  }
   for (const peer of CPU_VARIANTS[framework].filter(isPeer)) {
     const versus = cpuRatio(samples, 'lameduck', peer);
     if (versus.median <= 1) continue;
@@ -250,8 +238,8 @@ export function renderCpu(run: CpuRun): SectionReport {
   return {
     title: 'CPU per request, and throughput',
     headline:
-      `lameduck used ${lameduck.join(', ')}× the server CPU per request of bare (target ≤ ${fixed(TARGET, 2)}; ` +
-      `A/A control ${range(fixed(Math.min(...aa.map((e) => e.low)), 3), fixed(Math.max(...aa.map((e) => e.high)), 3))})`,
+      `lameduck used ${lameduck.join(', ')}× the server CPU per request of bare (its own cost in µs, the ` +
+      `target, is in the overhead section; A/A control ${range(fixed(Math.min(...aa.map((e) => e.low)), 3), fixed(Math.max(...aa.map((e) => e.high)), 3))})`,
     markdown: [method(run), overview(run), wrap(resolution), ...body].join('\n\n'),
     findings: frameworks.flatMap((f) => findings(f, of(f))),
   };
