@@ -30,32 +30,6 @@ interface Section {
 function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Section[] {
   return [
     {
-      id: 'overhead',
-      title: "lameduck's own CPU per request",
-      run: async (progress) => {
-        await checkTools();
-        const settings = quick
-          ? { processes: 2, rounds: 4, warmups: 1, windowSeconds: 0.05, connections: 10 }
-          : { processes: 4, rounds: 25, warmups: 2, windowSeconds: 0.03, connections: 10 };
-        const results: Overhead[] = [];
-        const chosen = OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework));
-        for (const row of chosen) results.push(await measureOverhead(row, settings, progress));
-        return renderOverhead(results);
-      },
-    },
-    {
-      id: 'memory',
-      title: 'Heap after a soak',
-      run: (progress) =>
-        runMemory(
-          quick
-            ? { connections: 1_000, requests: 10_000, batch: 250, warmup: 250 }
-            : { connections: 10_000, requests: 100_000, batch: 500, warmup: 500 },
-          progress,
-          OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework)),
-        ),
-    },
-    {
       id: 'cpu',
       title: 'CPU per request, and throughput',
       run: async (progress) => {
@@ -136,11 +110,37 @@ function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Se
         );
       },
     },
+    {
+      id: 'overhead',
+      title: "lameduck's own CPU per request",
+      run: async (progress) => {
+        await checkTools();
+        const settings = quick
+          ? { processes: 2, rounds: 4, warmups: 1, windowSeconds: 0.05, connections: 10 }
+          : { processes: 4, rounds: 25, warmups: 2, windowSeconds: 0.03, connections: 10 };
+        const results: Overhead[] = [];
+        const chosen = OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework));
+        for (const row of chosen) results.push(await measureOverhead(row, settings, progress));
+        return renderOverhead(results);
+      },
+    },
+    {
+      id: 'memory',
+      title: 'Heap after a soak',
+      run: (progress) =>
+        runMemory(
+          quick
+            ? { connections: 1_000, requests: 10_000, batch: 250, warmup: 250 }
+            : { connections: 10_000, requests: 100_000, batch: 500, warmup: 500 },
+          progress,
+          OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework)),
+        ),
+    },
   ];
 }
 
 const USAGE =
-  'use --only=overhead,memory,cpu,drain,idle,load,websockets,nodes (or --only cpu) --quick --out=FILE ' +
+  'use --only=cpu,drain,idle,load,websockets,nodes,overhead,memory (or --only cpu) --quick --out=FILE ' +
   '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES) ' +
   '--rows=hono,express (the overhead and memory sections: only these frameworks)';
 
