@@ -5,12 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll } from './child.js';
+import { renderOverhead } from './cpu/overhead-report.js';
+import { measureOverhead, OVERHEAD_ROWS, type Overhead } from './cpu/overhead.js';
 import { checkTools } from './cpu/processes.js';
 import { renderCpu } from './cpu/report.js';
 import { measureCpu } from './cpu/run.js';
 import { runDrain } from './drain.js';
 import { runIdle } from './idle.js';
 import { runLoad } from './load.js';
+import { runMemory } from './memory.js';
 import { runNodes } from './nodes.js';
 import { cpuCounters, load, machine, versions } from './machine.js';
 import { renderDocument, type SectionRun } from './report/document.js';
@@ -25,7 +28,7 @@ interface Section {
 }
 
 /** `--quick` shrinks every section, to check the harness in a minute; its numbers mean little. */
-function sections(quick: boolean, nodes: string[] = []): Section[] {
+function sections(quick: boolean, nodes: string[] = [], rows: string[] = []): Section[] {
   return [
     {
       id: 'cpu',
@@ -89,17 +92,6 @@ function sections(quick: boolean, nodes: string[] = []): Section[] {
         ),
     },
     {
-      id: 'runtimes',
-      title: 'Bun and Deno',
-      run: (progress) =>
-        runRuntimes(
-          quick
-            ? { runtimes: ['bun', 'deno'], rounds: 2, requests: 500, connections: 10, idle: 500 }
-            : { runtimes: ['bun', 'deno'], rounds: 24, requests: 3_000, connections: 10, idle: 10_000 },
-          progress,
-        ),
-    },
-    {
       id: 'nodes',
       title: 'Node majors',
       run: async (progress) => {
@@ -119,12 +111,50 @@ function sections(quick: boolean, nodes: string[] = []): Section[] {
         );
       },
     },
+    {
+      id: 'overhead',
+      title: "lameduck's own CPU per request",
+      run: async (progress) => {
+        await checkTools();
+        const settings = quick
+          ? { processes: 2, rounds: 4, warmups: 1, windowSeconds: 0.05, connections: 10 }
+          : { processes: 4, rounds: 25, warmups: 2, windowSeconds: 0.03, connections: 10 };
+        const results: Overhead[] = [];
+        const chosen = OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework));
+        for (const row of chosen) results.push(await measureOverhead(row, settings, progress));
+        return renderOverhead(results);
+      },
+    },
+    {
+      id: 'memory',
+      title: 'Heap after a soak',
+      run: (progress) =>
+        runMemory(
+          quick
+            ? { connections: 1_000, requests: 10_000, batch: 250, warmup: 250 }
+            : { connections: 10_000, requests: 100_000, batch: 500, warmup: 500 },
+          progress,
+          OVERHEAD_ROWS.filter((row) => rows.length === 0 || rows.includes(row.framework)),
+        ),
+    },
+    {
+      id: 'runtimes',
+      title: 'Bun and Deno',
+      run: (progress) =>
+        runRuntimes(
+          quick
+            ? { runtimes: ['bun', 'deno'], rounds: 2, requests: 500, connections: 10, idle: 500 }
+            : { runtimes: ['bun', 'deno'], rounds: 24, requests: 3_000, connections: 10, idle: 10_000 },
+          progress,
+        ),
+    },
   ];
 }
 
 const USAGE =
-  'use --only=cpu,drain,idle,load,websockets,runtimes,nodes (or --only cpu) --quick --out=FILE ' +
-  '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES)';
+  'use --only=cpu,drain,idle,load,websockets,nodes,overhead,memory,runtimes (or --only cpu) --quick --out=FILE ' +
+  '--node=PATH (run everything on that node binary) --nodes=PATH:PATH (the nodes section; default LAMEDUCK_NODES) ' +
+  '--rows=hono,express (the overhead and memory sections: only these frameworks)';
 
 interface Args {
   only: Set<string> | undefined;
@@ -132,6 +162,7 @@ interface Args {
   out: string | undefined;
   node: string | undefined;
   nodes: string[];
+  rows: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -140,6 +171,7 @@ function parseArgs(argv: string[]): Args {
   let out: string | undefined;
   let node: string | undefined;
   let nodes = (process.env.LAMEDUCK_NODES ?? '').split(':').filter(Boolean);
+  let rows: string[] = [];
   // `--only cpu` as well as `--only=cpu`.
   const args = argv.flatMap((arg, index) =>
     argv[index - 1] === '--only' ? [] : arg === '--only' ? [`--only=${argv[index + 1] ?? ''}`] : [arg],
@@ -150,13 +182,17 @@ function parseArgs(argv: string[]): Args {
     else if (arg.startsWith('--out=')) out = arg.slice('--out='.length);
     else if (arg.startsWith('--node=')) node = nodeBinary('--node', arg.slice('--node='.length));
     else if (arg.startsWith('--nodes=')) nodes = arg.slice('--nodes='.length).split(':').filter(Boolean);
+    else if (arg.startsWith('--rows=')) rows = arg.slice('--rows='.length).split(',').filter(Boolean);
     else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
   nodes = nodes.map((binary) => nodeBinary('--nodes (or LAMEDUCK_NODES)', binary));
   const ids = sections(quick).map((section) => section.id);
   const unknown = [...(only ?? [])].filter((id) => !ids.includes(id));
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}; ${USAGE}`);
-  return { only, quick, out, node, nodes };
+  const frameworks = OVERHEAD_ROWS.map((row) => row.framework as string);
+  const strange = rows.filter((row) => !frameworks.includes(row));
+  if (strange.length > 0) throw new Error(`unknown row ${strange.join(', ')}; rows are ${frameworks.join(', ')}`);
+  return { only, quick, out, node, nodes, rows };
 }
 
 /** `binary` if it is an absolute path to an existing file; a coded error naming `option` otherwise. */
@@ -185,7 +221,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
   const progress: Progress = (line) => process.stdout.write(`[${elapsed()}] ${line}\n`);
-  const chosen = sections(args.quick, args.nodes).filter(
+  const chosen = sections(args.quick, args.nodes, args.rows).filter(
     (section) => args.only === undefined || args.only.has(section.id),
   );
   const runs: SectionRun[] = [];
@@ -218,7 +254,7 @@ async function main(): Promise<number> {
       stealCores: cpuBefore && cpuAfter ? (cpuAfter.steal - cpuBefore.steal) / seconds : undefined,
     });
   }
-  const partial = args.quick || args.only !== undefined;
+  const partial = args.quick || args.only !== undefined || args.rows.length > 0;
   const out =
     args.out ??
     (partial

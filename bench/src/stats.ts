@@ -70,3 +70,30 @@ export function bootstrapMedian(values: readonly number[], confidence = 0.95, re
   const tail = (1 - confidence) / 2;
   return { median: median(values), low: quantile(medians, tail), high: quantile(medians, 1 - tail) };
 }
+
+/**
+ * The median of every value of every group, with a two-level (cluster) bootstrap interval: each resample
+ * draws groups with replacement, then values within each drawn group, so that groups that disagree (runs
+ * in separate processes) widen the interval as much as they should.
+ */
+export function clusterBootstrapMedian(
+  groups: readonly (readonly number[])[],
+  confidence = 0.95,
+  resamples = 2_000,
+): Estimate {
+  const filled = groups.filter((group) => group.length > 0);
+  const all = filled.flat();
+  const random = generator(all.length * 7919 + filled.length * 104_729 + 17);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const medians: number[] = [];
+  for (let i = 0; i < resamples; i++) {
+    const resample: number[] = [];
+    for (let g = 0; g < filled.length; g++) {
+      const group = pick(filled);
+      for (let j = 0; j < group.length; j++) resample.push(pick(group));
+    }
+    medians.push(median(resample));
+  }
+  const tail = (1 - confidence) / 2;
+  return { median: median(all), low: quantile(medians, tail), high: quantile(medians, 1 - tail) };
+}

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Framework } from '../variants.js';
-import type { CpuVariant, ServerMessage, WindowMessage } from './protocol.js';
+import type { CpuVariant, DriverMessage, ServerMessage, WindowMessage } from './protocol.js';
 
 /** The compiled server (`tsc -p bench/tsconfig.cpu.json`, which `pnpm bench` runs first). */
 const ENTRY = fileURLToPath(new URL('../../dist/cpu/server/main.js', import.meta.url));
@@ -27,20 +27,38 @@ function track(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A server process holding every variant of one framework. */
+/** A server process holding the variants of one framework. */
 export interface CpuServer {
   port: number;
   /** Serves `variant` from now on; resolves with the `count` requests measured after the next `skip`. */
   measure(variant: CpuVariant, skip: number, count: number): Promise<WindowMessage>;
+  /** Heap used after two full collections, once every connection has closed (needs `gc`). */
+  heapUsed(): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/cpu/server/main.js <framework>` on core `core` (no `--conditions`: the packages' built dist). */
-export async function startCpuServer(framework: Framework, core: string): Promise<CpuServer> {
+export interface CpuServerOptions {
+  /** The variants it builds, the first serving from the start. @default every variant of CPU_VARIANTS */
+  variants?: readonly CpuVariant[];
+  /** Run with `--expose-gc`, for `heapUsed()`. @default false */
+  gc?: boolean;
+}
+
+/**
+ * Starts `node dist/cpu/server/main.js <framework> [variants]` on core `core` (no `--conditions`: the
+ * packages' built dist).
+ */
+export async function startCpuServer(
+  framework: Framework,
+  core: string,
+  { variants, gc = false }: CpuServerOptions = {},
+): Promise<CpuServer> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`pnpm bench\`, which compiles it first`);
-  const child = spawn('taskset', ['-c', core, process.execPath, ENTRY, framework], {
+  const args = [...(gc ? ['--expose-gc'] : []), ENTRY, framework, ...(variants ? [variants.join(',')] : [])];
+  const child = spawn('taskset', ['-c', core, process.execPath, ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
+  const send = (message: DriverMessage): boolean => child.send(message);
   const exited = track(child);
   const tail: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -77,12 +95,20 @@ export async function startCpuServer(framework: Framework, core: string): Promis
       port: ready.port,
       async measure(variant, skip, count) {
         const reply = next(`window of ${variant}`, WINDOW_TIMEOUT);
-        child.send({ type: 'measure', variant, skip, count });
+        send({ type: 'measure', variant, skip, count });
         const window = await reply;
         if (window.type !== 'window' || window.variant !== variant) {
           throw new Error(`${framework} server: expected a window of ${variant}, received ${JSON.stringify(window)}`);
         }
         return window;
+      },
+      async heapUsed() {
+        const reply = next('heap report', WINDOW_TIMEOUT);
+        send({ type: 'memory' });
+        const message = await reply;
+        if (message.type !== 'memory')
+          throw new Error(`${framework} server: expected its heap, received ${message.type}`);
+        return message.heapUsed;
       },
       stop,
     };

@@ -3,10 +3,11 @@ import type { Framework } from '../variants.js';
 
 /**
  * One way of serving the same hello world inside a server process. `bare-aa` is a second, separate bare
- * slot (the A/A control); `noop` adds one no-op middleware (Express, Koa) or `onRequest` hook (Fastify).
+ * slot (the A/A control); `noop` adds one no-op middleware (Express, Koa, Hono) or `onRequest` hook
+ * (Fastify), and `noop-aa` is its separate twin.
  */
 export type CpuVariant =
-  'bare' | 'bare-aa' | 'noop' | 'lameduck' | 'terminus' | 'hgs' | 'terminator' | 'close-with-grace';
+  'bare' | 'bare-aa' | 'noop' | 'noop-aa' | 'lameduck' | 'terminus' | 'hgs' | 'terminator' | 'close-with-grace';
 
 /** The shutdown peers: set up on an http.Server around bare's handler. */
 export type Peer = Extract<CpuVariant, 'terminus' | 'hgs' | 'terminator' | 'close-with-grace'>;
@@ -16,6 +17,9 @@ export type AppVariant = Exclude<CpuVariant, Peer>;
 const PEERS: readonly CpuVariant[] = ['terminus', 'hgs', 'terminator', 'close-with-grace'];
 
 export const isPeer = (variant: CpuVariant): variant is Peer => PEERS.includes(variant);
+
+/** The no-op middleware, or its A/A twin: built the same way, served as separate slots. */
+export const isNoop = (variant: CpuVariant): boolean => variant === 'noop' || variant === 'noop-aa';
 
 /** The variants each framework's server process holds, the reference (`bare`) first. */
 export const CPU_VARIANTS: Record<Framework, readonly CpuVariant[]> = {
@@ -28,6 +32,11 @@ export const CPU_VARIANTS: Record<Framework, readonly CpuVariant[]> = {
   nestjs: ['bare', 'bare-aa', 'lameduck'],
 };
 
+/**
+ * The server process: `node main.js <framework> [variant,variant,…]` (every variant of `CPU_VARIANTS` by
+ * default); `--expose-gc` lets it answer `MemoryMessage`.
+ */
+
 /** Driver to server: serve `variant` from now on; measure `count` requests after the next `skip`. */
 export interface MeasureMessage {
   type: 'measure';
@@ -35,6 +44,13 @@ export interface MeasureMessage {
   skip: number;
   count: number;
 }
+
+/** Driver to server: once every connection has closed, collect garbage twice and report the heap. */
+export interface MemoryRequest {
+  type: 'memory';
+}
+
+export type DriverMessage = MeasureMessage | MemoryRequest;
 
 /** Server to driver, once listening. */
 export interface ReadyMessage {
@@ -52,10 +68,16 @@ export interface WindowMessage {
   wallMs: number;
 }
 
+/** Server to driver: `process.memoryUsage().heapUsed` after two full collections, no connection open. */
+export interface MemoryMessage {
+  type: 'memory';
+  heapUsed: number;
+}
+
 /** Server to driver: the run cannot be trusted (a variant leaked into the others); the message says how. */
 export interface ErrorMessage {
   type: 'error';
   message: string;
 }
 
-export type ServerMessage = ReadyMessage | WindowMessage | ErrorMessage;
+export type ServerMessage = ReadyMessage | WindowMessage | MemoryMessage | ErrorMessage;

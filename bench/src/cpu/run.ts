@@ -44,6 +44,7 @@ export interface CpuSample extends WindowMeasure {
   variant: CpuVariant;
   /** Share of one core the server got over the window (below 1: something else ran on its core). */
   busy: number;
+  /** The reference's windows around it (bare in section 1). */
   bare: WindowMeasure;
 }
 
@@ -69,17 +70,24 @@ function shuffled<T>(items: readonly T[]): T[] {
   return copy;
 }
 
-async function measureProcess(
+/**
+ * One server process of `framework` holding `variants` (the reference first), under wrk: a calibration
+ * window, then rounds of every other variant once each, in a new random order, each window between two
+ * of the reference's. Returns the requests per window.
+ */
+export async function measureProcess(
   framework: Framework,
   index: number,
-  settings: CpuSettings,
+  variants: readonly CpuVariant[],
+  settings: Omit<CpuSettings, 'frameworks' | 'processes'>,
   onSample: (sample: CpuSample) => void,
 ): Promise<number> {
-  const server: CpuServer = await startCpuServer(framework, SERVER_CORE);
+  const [reference, ...others] = variants as [CpuVariant, ...CpuVariant[]];
+  const server: CpuServer = await startCpuServer(framework, SERVER_CORE, { variants });
   try {
     const wrk = startWrk(server.port, settings.connections, LOAD_CORE);
     try {
-      const calibration = await server.measure('bare', CALIBRATION.skip, CALIBRATION.count);
+      const calibration = await server.measure(reference, CALIBRATION.skip, CALIBRATION.count);
       const count = Math.max(
         500,
         Math.round((calibration.requests / calibration.wallMs) * 1000 * settings.windowSeconds),
@@ -88,8 +96,7 @@ async function measureProcess(
       const skip = Math.max(100, Math.round(count / 10));
       // The machine's speed drifts by several per cent within seconds (other tenants, the other core's
       // load), and windows a second apart differ more than neighbours do: so every variant's window sits
-      // between two of bare's, and is compared with their mean.
-      const others = CPU_VARIANTS[framework].filter((variant) => variant !== 'bare');
+      // between two of the reference's, and is compared with their mean.
       const measure = async (variant: CpuVariant): Promise<WindowMeasure & { busy: number }> => {
         const window = await server.measure(variant, skip, count);
         return {
@@ -99,14 +106,14 @@ async function measureProcess(
         };
       };
       for (let round = -settings.warmups; round < settings.rounds; round++) {
-        let before = await measure('bare');
+        let before = await measure(reference);
         const sample = (variant: CpuVariant, own: WindowMeasure & { busy: number }, bare: WindowMeasure): void => {
           if (round >= 0) onSample({ framework, process: index, round, variant, ...own, bare });
         };
-        sample('bare', before, before);
+        sample(reference, before, before);
         for (const variant of shuffled(others)) {
           const own = await measure(variant);
-          const after = await measure('bare');
+          const after = await measure(reference);
           sample(variant, own, { micros: (before.micros + after.micros) / 2, rps: (before.rps + after.rps) / 2 });
           before = after;
         }
@@ -120,17 +127,28 @@ async function measureProcess(
   }
 }
 
-/** Runs every framework's processes and rounds; the driver itself stays on the load generator's core. */
-export async function measureCpu(settings: CpuSettings, progress: Progress): Promise<CpuRun> {
+/** Runs `work` with this process (the driver) on the load generator's core; `pinned` is false where it could not be. */
+export async function onLoadCore<T>(work: (pinned: boolean) => Promise<T>): Promise<T> {
   const cores = os.availableParallelism();
-  if (cores < 2) throw new Error('the CPU section needs two cores: one for the server, one for wrk');
+  if (cores < 2) throw new Error('CPU per request needs two cores: one for the server, one for wrk');
   const pinned = pin(process.pid, LOAD_CORE);
-  const samples: CpuSample[] = [];
-  const windowRequests: CpuRun['windowRequests'] = {};
   try {
+    return await work(pinned);
+  } finally {
+    if (pinned) pin(process.pid, `0-${cores - 1}`);
+  }
+}
+
+/** Runs every framework's processes and rounds; the driver itself stays on the load generator's core. */
+export function measureCpu(settings: CpuSettings, progress: Progress): Promise<CpuRun> {
+  return onLoadCore(async (pinned) => {
+    const samples: CpuSample[] = [];
+    const windowRequests: CpuRun['windowRequests'] = {};
     for (const framework of settings.frameworks) {
       for (let index = 0; index < settings.processes; index++) {
-        const count = await measureProcess(framework, index, settings, (sample) => samples.push(sample));
+        const count = await measureProcess(framework, index, CPU_VARIANTS[framework], settings, (sample) =>
+          samples.push(sample),
+        );
         windowRequests[framework] ??= count;
         const bare = samples.filter((s) => s.framework === framework && s.process === index && s.variant === 'bare');
         const micros = bare.map((s) => s.micros).sort((a, b) => a - b)[Math.floor(bare.length / 2)]!;
@@ -139,8 +157,6 @@ export async function measureCpu(settings: CpuSettings, progress: Progress): Pro
         );
       }
     }
-  } finally {
-    if (pinned) pin(process.pid, `0-${cores - 1}`);
-  }
-  return { settings, samples, windowRequests, pinned };
+    return { settings, samples, windowRequests, pinned };
+  });
 }

@@ -74,6 +74,9 @@ function method(input: DocumentInput): string {
       'Sections 2 to 5 run lameduck on every framework and the peers on Express (their code touches only the ' +
         "`http.Server`, which is the same for Express and Koa), plus Fastify's own `close()` with close-with-grace; " +
         'section 1 runs every peer on every framework (close-with-grace, which adds only process listeners, on Fastify).',
+      "Sections 7 and 8 run section 1's compiled server processes with three variants (lameduck's own CPU per " +
+        'request, against a baseline and its A/A twin) or one (the heap after a soak, with `--expose-gc`), on every ' +
+        'adapter; their own methods say how.',
     ]) +
     '\n\nHow each library is set up (`bench/src/servers/`):\n\n' +
     table(
@@ -98,7 +101,7 @@ function noise(input: DocumentInput): string {
       'These machines are shared and have two cores, which the server, the load generator and anything else ' +
         'running at the time split between them. Absolute numbers (req/s, milliseconds) move from run to run and ' +
         'are not comparable with other machines; the comparisons inside one run hold better, because the variants ' +
-        'are interleaved (section 1 inside the same processes in a random order per round, sections 2, 4 and 5 ' +
+        'are interleaved (sections 1 and 7 inside the same processes in a random order per round, sections 2, 4 and 5 ' +
         'repetition by repetition). ' +
         'Single runs (section 3) carry some scheduling noise: a difference of a few milliseconds or per cent ' +
         'between two libraries is not a result. For each section, the table gives the CPU that processes ' +

@@ -1,8 +1,8 @@
 /**
  * Each framework's apps of the hello world (bare, its A/A twin, a no-op middleware, lameduck), each variant on
  * its own never-listening http.Server that the process's listening server hands requests to; lameduck is
- * attached to the listening one. Express, Koa and Nest variants share one app per process (see `selectVariant`);
- * Fastify and Hono variants are an app each.
+ * attached to the listening one. Express, Koa, Hono and Nest variants share one app per process (see
+ * `selectVariant`); Fastify and node:http variants are an app each.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
@@ -17,11 +17,11 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import Fastify from 'fastify';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HELLO } from '../../servers/common.js';
 import type { Framework } from '../../variants.js';
-import type { AppVariant, CpuVariant } from '../protocol.js';
+import { isNoop, type AppVariant, type CpuVariant } from '../protocol.js';
 
 /** Builds `variant`; `listening` is the server that accepts the connections, for lameduck to attach. */
 export type Builder = (variant: AppVariant, listening: Server) => Promise<Server>;
@@ -67,13 +67,17 @@ async function buildExpress(variant: AppVariant, listening: Server): Promise<Ser
     const stack = (app as unknown as { router: { stack: unknown[] } }).router.stack;
     expressLayers = { all: [...stack], withoutSlot: stack.slice(1) };
   }
-  if (variant === 'noop') expressSlot.set(variant, (_req: Request, _res: Response, next: NextFunction) => next());
+  if (isNoop(variant)) expressSlot.set(variant, (_req: Request, _res: Response, next: NextFunction) => next());
   if (variant === 'lameduck') {
     const drain = expressGraceful({ readinessDelay: 0 });
     expressSlot.set(variant, drain);
     drain.lameduck.attach(listening);
   }
   return http.createServer(expressApp);
+}
+
+function selectHono(variant: CpuVariant): void {
+  honoCurrent = honoSlot.get(variant as AppVariant);
 }
 
 function selectExpress(variant: CpuVariant): void {
@@ -93,7 +97,7 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
     ctx.body = HELLO;
   };
   const first: Middleware[] = [];
-  if (variant === 'noop') first.push((_ctx: Context, next: Next) => next());
+  if (isNoop(variant)) first.push((_ctx: Context, next: Next) => next());
   if (variant === 'lameduck') {
     const drain = koaGraceful({ readinessDelay: 0 });
     first.push(drain);
@@ -107,7 +111,7 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
 async function buildFastify(variant: AppVariant, listening: Server): Promise<Server> {
   // serverFactory: Fastify's handler on a server of our own, which the listening server hands requests to.
   const app = Fastify({ serverFactory: (handler) => http.createServer(handler) });
-  if (variant === 'noop') app.addHook('onRequest', (_request, _reply, done) => done());
+  if (isNoop(variant)) app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'lameduck') {
     await app.register(fastifyGraceful, { readinessDelay: 0 });
     app.lameduck.attach(listening);
@@ -117,17 +121,32 @@ async function buildFastify(variant: AppVariant, listening: Server): Promise<Ser
   return app.server;
 }
 
-/** Hono as @hono/node-server serves it: the app's fetch behind node-server's request listener, one app per variant. */
+let honoApp: Hono | undefined;
+/** The middleware each Hono variant runs first; `bare` and the peers run none. */
+const honoSlot = new Map<AppVariant, MiddlewareHandler>();
+let honoCurrent: MiddlewareHandler | undefined;
+
+/**
+ * Hono as @hono/node-server serves it (the app's fetch behind node-server's request listener). Separate
+ * apps per variant differed by ±0.5 µs per request at random per process (the A/A pair, built alike), as
+ * much as lameduck's whole cost: so the variants share one app whose first middleware hands on to the
+ * variant's own (`selectVariant`), an indirection every variant pays alike.
+ */
 async function buildHono(variant: AppVariant, listening: Server): Promise<Server> {
-  const app = new Hono();
-  if (variant === 'noop') app.use((_c, next) => next());
+  if (honoApp === undefined) {
+    honoApp = new Hono();
+    honoApp.use(function slot(c, next) {
+      return honoCurrent === undefined ? next() : honoCurrent(c, next);
+    });
+    honoApp.get('/', (c) => c.text(HELLO));
+  }
+  if (isNoop(variant)) honoSlot.set(variant, (_c, next) => next());
   if (variant === 'lameduck') {
     const drain = honoGraceful({ readinessDelay: 0 });
-    app.use(drain);
+    honoSlot.set(variant, drain as unknown as MiddlewareHandler);
     drain.lameduck.attach(listening);
   }
-  app.get('/', (c) => c.text(HELLO));
-  return http.createServer(getRequestListener(app.fetch));
+  return http.createServer(getRequestListener(honoApp.fetch));
 }
 
 let nestApp: Promise<{ bare: http.RequestListener; server: Server; lameduck: Lameduck }> | undefined;
@@ -174,4 +193,5 @@ export const BUILDERS: Record<Framework, Builder> = {
 /** Called on every switch, before `variant` serves: the frameworks whose variants share an app set it up. */
 export function selectVariant(framework: Framework, variant: CpuVariant): void {
   if (framework === 'express') selectExpress(variant);
+  if (framework === 'hono') selectHono(variant);
 }

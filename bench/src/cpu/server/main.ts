@@ -1,12 +1,12 @@
 /**
- * The CPU-per-request server: every variant of one framework in this one process, switched by the driver
- * between measurement windows (`node dist/cpu/server/main.js <framework>`, with an IPC channel).
+ * The CPU-per-request server: the variants of one framework in this one process, switched by the driver
+ * between measurement windows (`node dist/cpu/server/main.js <framework> [variants]`, with an IPC channel).
  */
 import { activate } from './channels.js';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Framework } from '../../variants.js';
-import { CPU_VARIANTS, isPeer, type CpuVariant, type MeasureMessage, type ServerMessage } from '../protocol.js';
+import { CPU_VARIANTS, isPeer, type CpuVariant, type DriverMessage, type ServerMessage } from '../protocol.js';
 import { BUILDERS, selectVariant } from './apps.js';
 import { peerServer } from './peers.js';
 
@@ -18,9 +18,12 @@ const framework = process.argv[2] as Framework;
 if (!(framework in BUILDERS) || process.send === undefined) {
   throw new Error(`usage: with an IPC channel, main.js <${Object.keys(BUILDERS).join('|')}>; received ${framework}`);
 }
+const chosen = (process.argv[3]?.split(',') ?? CPU_VARIANTS[framework]) as CpuVariant[];
+const unknown = chosen.filter((name) => !CPU_VARIANTS[framework].includes(name === 'noop-aa' ? 'noop' : name));
+if (unknown.length > 0) throw new Error(`${framework} has no variant ${unknown.join(', ')}`);
 
 let current: Server | undefined;
-let variant: CpuVariant = 'bare';
+let variant: CpuVariant = chosen[0]!;
 /** Requests since the last switch, and the window: from request number `begin` to `end` (excluded). */
 let seen = 0;
 let begin = 0;
@@ -47,38 +50,64 @@ function dispatch(req: IncomingMessage, res: ServerResponse): void {
 }
 
 const listening = http.createServer(dispatch);
+// The open connections, for `memory()` to wait until the load's have all closed (a set per connection: both variants pay it).
+const open = new Set<Socket>();
+let onAllClosed: (() => void) | undefined;
+listening.on('connection', (socket: Socket) => {
+  open.add(socket);
+  socket.once('close', () => {
+    open.delete(socket);
+    if (open.size === 0) onAllClosed?.();
+  });
+});
 const servers = new Map<CpuVariant, Server>();
-for (const name of CPU_VARIANTS[framework]) {
+for (const name of chosen) {
   activate(name);
   // Every app of a framework is one more object shape its shared code sees: only the apps that differ get one.
   const bare = servers.get('bare')?.listeners('request')[0] as http.RequestListener | undefined;
   servers.set(name, isPeer(name) ? peerServer(name, bare!) : await BUILDERS[framework](name, listening));
 }
 
-function measure(message: MeasureMessage): void {
-  const leaks = activate(message.variant);
+/** `MemoryRequest`: the heap after two full collections, once the load's connections have all closed. */
+async function memory(): Promise<void> {
+  if (globalThis.gc === undefined) throw new Error('memory needs --expose-gc');
+  if (open.size > 0) await new Promise<void>((resolve) => (onAllClosed = resolve));
+  onAllClosed = undefined;
+  globalThis.gc();
+  globalThis.gc();
+  send({ type: 'memory', heapUsed: process.memoryUsage().heapUsed });
+}
+
+function onMessage(message: DriverMessage): void {
+  if (message.type === 'memory') {
+    memory().catch((error: unknown) => send({ type: 'error', message: String(error) }));
+    return;
+  }
+  measure(message.variant, message.skip, message.count);
+}
+
+function measure(chosenVariant: CpuVariant, skip: number, count: number): void {
+  const leaks = activate(chosenVariant);
   if (leaks.length > 0 || listening.listenerCount('request') !== 1) {
     send({
       type: 'error',
       message:
-        `${framework}: while ${message.variant} serves, other variants' work runs too ` +
+        `${framework}: while ${chosenVariant} serves, other variants' work runs too ` +
         `(channels with foreign subscribers: ${leaks.join(', ') || 'none'}; ` +
         `request listeners on the listening server: ${listening.listenerCount('request')})`,
     });
     return;
   }
-  variant = message.variant;
+  variant = chosenVariant;
   selectVariant(framework, variant);
   current = servers.get(variant);
   seen = 0;
-  begin = message.skip;
-  end = message.skip + message.count;
+  begin = skip;
+  end = skip + count;
 }
 
-activate('bare');
-selectVariant(framework, 'bare');
-current = servers.get('bare');
-process.on('message', (message: MeasureMessage) => measure(message));
+measure(variant, 0, 0);
+process.on('message', onMessage);
 listening.listen(0, '127.0.0.1', () => {
   send({ type: 'ready', port: (listening.address() as AddressInfo).port });
 });

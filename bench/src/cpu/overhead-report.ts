@@ -1,0 +1,102 @@
+/** The overhead section's report: lameduck's own µs of CPU per request on each row, with the A/A control. */
+import { fixed, int, table, wrap } from '../report/markdown.js';
+import type { Finding, SectionReport } from '../report/section.js';
+import type { Estimate } from '../stats.js';
+import { signed, type Overhead } from './overhead.js';
+
+/** The target: lameduck's own work per request while serving, in µs of server CPU. */
+export const OVERHEAD_TARGET = 0.25;
+
+const interval = (estimate: Estimate): string =>
+  `**${signed(estimate.median)}** (${signed(estimate.low)} to ${signed(estimate.high)})`;
+
+/** The interval's width: what a run can tell apart. */
+const width = (estimate: Estimate): number => estimate.high - estimate.low;
+
+/** A row resolves the target when its intervals are narrower than it and the A/A's contains 0. */
+const resolves = (result: Overhead): boolean =>
+  width(result.lameduck) <= OVERHEAD_TARGET &&
+  width(result.aa) <= OVERHEAD_TARGET &&
+  result.aa.low <= 0 &&
+  result.aa.high >= 0;
+
+function verdict(result: Overhead): string {
+  const { lameduck } = result;
+  if (!resolves(result)) return 'not resolved';
+  if (lameduck.high <= OVERHEAD_TARGET) return 'within';
+  if (lameduck.low > OVERHEAD_TARGET) return '**over**';
+  return 'at the edge';
+}
+
+function method(results: readonly Overhead[]): string {
+  const settings = results[0]!.settings;
+  return wrap(
+    "What lameduck's own code costs per request while serving, in µs of server CPU (`process.cpuUsage()`, " +
+      'user + system, every thread, read by the server process at the first and the last request of a window it ' +
+      'counts itself; throughput plays no part). Each row runs ' +
+      `${settings.processes} fresh server processes one after another (compiled, on the packages' built \`dist\`, ` +
+      'pinned to core 1; wrk with ' +
+      `${settings.connections} keep-alive connections on core 0), each holding three variants of the same hello ` +
+      "world behind one listening server: the baseline (bare + one no-op middleware, Fastify's a no-op " +
+      '`onRequest` hook, where the framework has middleware; bare for node:http and for NestJS, whose bare is ' +
+      "Nest's own listener), its A/A twin (built the same way, a slot of its own) and lameduck (its adapter, " +
+      'as its README mounts it, on the same app where the framework gives every app its own prototypes). ' +
+      `After ${settings.warmups} discarded round(s), ${settings.rounds} rounds per process run lameduck and the ` +
+      'twin once each in random order, every window (about ' +
+      `${settings.windowSeconds} s of requests) between two of the baseline's: a window's difference is its CPU ` +
+      'per request minus the mean of the two around it, which cancels the drift of a shared machine. The ' +
+      'estimate is the median difference over every window of every process; its 95% interval is a two-level ' +
+      'bootstrap (2,000 resamples of the processes, then of the windows within each), so processes that ' +
+      'disagree widen it. The A/A row is measured exactly like lameduck and should straddle 0: its interval is ' +
+      `what the run can resolve. Target: lameduck ≤ ${fixed(OVERHEAD_TARGET, 2)} µs; a row resolves it when both ` +
+      `intervals are at most ${fixed(OVERHEAD_TARGET, 2)} µs wide and the A/A's contains 0. "within": the whole ` +
+      'interval is at or under the target.',
+  );
+}
+
+/** Renders the rows measured as one section. */
+export function renderOverhead(results: readonly Overhead[]): SectionReport {
+  const rows = results.map((result) => [
+    result.row.name,
+    fixed(result.baseline, 2),
+    interval(result.lameduck),
+    interval(result.aa),
+    result.processes.map((p) => `${signed(p.lameduck)} / ${signed(p.aa)}`).join(', '),
+    int(result.windowRequests),
+    verdict(result),
+  ]);
+  const overview = table(
+    [
+      { header: 'Row' },
+      { header: 'baseline µs/request', align: 'right' },
+      { header: 'lameduck − baseline, µs (95% CI)', align: 'right' },
+      { header: 'A/A − baseline, µs (95% CI)', align: 'right' },
+      { header: 'per process: lameduck / A/A, µs' },
+      { header: 'requests/window', align: 'right' },
+      { header: `≤ ${fixed(OVERHEAD_TARGET, 2)} µs` },
+    ],
+    rows,
+  );
+  const findings: Finding[] = results
+    .filter((result) => result.lameduck.median > OVERHEAD_TARGET)
+    .map((result) => ({
+      kind: 'miss',
+      noise: !resolves(result) || result.lameduck.low <= OVERHEAD_TARGET,
+      text:
+        `CPU per request, ${result.row.name}: lameduck's own work cost ${signed(result.lameduck.median)} µs per ` +
+        `request (95% CI ${signed(result.lameduck.low)} to ${signed(result.lameduck.high)}; A/A ` +
+        `${signed(result.aa.median)}, ${signed(result.aa.low)} to ${signed(result.aa.high)}), over the ` +
+        `≤ ${fixed(OVERHEAD_TARGET, 2)} µs target.`,
+    }));
+  const summary = results.map((r) => `${signed(r.lameduck.median)} µs (${r.row.name})`).join(', ');
+  const aaLow = Math.min(...results.map((r) => r.aa.low));
+  const aaHigh = Math.max(...results.map((r) => r.aa.high));
+  return {
+    title: "lameduck's own CPU per request",
+    headline:
+      `lameduck's own work cost ${summary} of server CPU per request (target ≤ ${fixed(OVERHEAD_TARGET, 2)} µs; ` +
+      `A/A controls within ${signed(aaLow)} to ${signed(aaHigh)} µs)`,
+    markdown: [method(results), overview].join('\n\n'),
+    findings,
+  };
+}
