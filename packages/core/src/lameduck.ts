@@ -17,6 +17,7 @@ import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
+import { createWatchdog, lineFormat, ownedBy } from './watchdog/index.js';
 import type {
   AnyRequest,
   AnyResponse,
@@ -200,8 +201,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const tracker = createTracker({ idleGrace: options.idleGrace, refuseUpgrade: rejections.reject, now });
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
+  // Before the shutdown's own listeners: the deadline is set the moment the state leaves 'serving'.
+  const watchdog = createWatchdog({ ...options, format: lineFormat(options) }, log);
+  phase.onChange(watchdog.phase);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
-  const shutdown = createShutdown(parts);
+  const shutdown = createShutdown({ ...parts, watchdog });
   const begin = (why: string, delayMs: number | 'auto'): Promise<ShutdownResult> => {
     const first = phase.state === 'serving';
     const result = shutdown.begin(why, delayMs);
@@ -225,6 +229,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
 
     attach(server) {
       tracker.attach(checkServer(server));
+      watchdog.attached();
       return this;
     },
     detach(server) {
@@ -294,19 +299,22 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       return begin(why ?? 'shutdown() called', delayMs);
     },
     drained: () => shutdown.drained,
-    handleSignals: createSignalHandling(
-      {
-        begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
-        get state() {
-          return phase.state;
+    handleSignals: ownedBy(
+      watchdog,
+      createSignalHandling(
+        {
+          begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
+          get state() {
+            return phase.state;
+          },
+          inflight: () => tracker.inflight(),
+          onStateChange: (listener) => phase.onChange(listener),
+          timeout: options.timeout,
+          now,
+          warnings: platformWarnings(platform, options.timeout),
         },
-        inflight: () => tracker.inflight(),
-        onStateChange: (listener) => phase.onChange(listener),
-        timeout: options.timeout,
-        now,
-        warnings: platformWarnings(platform, options.timeout),
-      },
-      log,
+        log,
+      ),
     ),
     stats: () => statsOf({ phase, tracker, tasks, availability, rejections, events, times }),
   };

@@ -1,0 +1,190 @@
+/** The watchdog's worker, as source text: it runs on its own thread and must not depend on the main one. */
+
+// Source text, not a module file: the same string runs from the ESM and CommonJS builds and from the
+// TypeScript sources (tests), with no file to resolve. No backslashes or `${` in it: it is a template.
+// Layout of the shared buffer, also written by `watchdog/index.ts`:
+//   Int32 [0] heartbeat count, [1] 1 when the process may be ended, [2] 1 when the deadline is set,
+//   [3] byte length of the activity; Float64 at byte 16: the deadline (epoch ms); bytes 24–1047: the
+//   activity as JSON (what lameduck is running: phase, hook, closer).
+export const WORKER_SOURCE = `'use strict';
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const NL = String.fromCharCode(10);
+const { buffer, stalls, format, stallWarning, stalledAfter, liveMargin, captureLimit, exitLimit } = workerData;
+const ints = new Int32Array(buffer, 0, 4);
+const deadline = new Float64Array(buffer, 16, 1);
+const activityBytes = new Uint8Array(buffer, 24, 1024);
+const now = () => performance.timeOrigin + performance.now();
+
+let session;
+let inspectorProblem;
+try {
+  const inspector = require('node:inspector');
+  session = new inspector.Session();
+  session.connectToMainThread();
+} catch (error) {
+  session = undefined;
+  inspectorProblem = String((error && error.message) || error);
+}
+function post(method, params) {
+  return new Promise((resolve, reject) => {
+    session.post(method, params || {}, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+function within(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, ms, undefined); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function activity() {
+  const length = Atomics.load(ints, 3);
+  if (length === 0) return {};
+  try { return JSON.parse(new TextDecoder().decode(activityBytes.slice(0, length))); } catch { return {}; }
+}
+
+// One stack frame as Node prints it, "at " and the eval frame removed.
+function framesOf(stack) {
+  return String(stack).split(NL).slice(1)
+    .map((line) => line.trim().replace(/^at /, ''))
+    .filter((line) => !line.startsWith('eval ') && line !== '');
+}
+
+const REQUEST_CLASSES = new Set(['IncomingMessage', 'Http2ServerRequest']);
+// The request being handled: an IncomingMessage held by a frame on the stack or its closure (the
+// handler's req, or Node's own parserOnIncoming beneath it).
+async function requestOn(callFrames) {
+  for (const frame of callFrames.slice(0, 40)) {
+    for (const scope of frame.scopeChain) {
+      if ((scope.type !== 'local' && scope.type !== 'closure') || !scope.object.objectId) continue;
+      const { result } = await post('Runtime.getProperties', { objectId: scope.object.objectId, ownProperties: true });
+      for (const property of result) {
+        const value = property.value;
+        if (!value || !REQUEST_CLASSES.has(value.className) || !value.objectId) continue;
+        const read = await post('Runtime.callFunctionOn', {
+          objectId: value.objectId,
+          functionDeclaration: 'function () { return { method: this.method, url: this.url }; }',
+          returnByValue: true,
+        });
+        return read.result.value;
+      }
+    }
+  }
+  return undefined;
+}
+
+// Pauses the main thread, reads its stack and the request it handles, calls beforeResume with them
+// (so that the main thread finds them when it runs again), and resumes it. Resolves undefined when the main thread did not answer in time: it is blocked
+// outside JavaScript (a native call), where the inspector cannot reach it.
+let capturing;
+function capture(limit, beforeResume) {
+  if (session === undefined) return Promise.resolve(undefined);
+  if (capturing !== undefined) return within(capturing, limit);
+  capturing = new Promise((resolve) => {
+    session.once('Debugger.paused', async ({ params }) => {
+      let found;
+      try {
+        const top = params.callFrames[0];
+        const evaluated = await post('Debugger.evaluateOnCallFrame', {
+          callFrameId: top.callFrameId,
+          expression: '(() => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 30; const stack = new Error().stack; Error.stackTraceLimit = limit; return stack; })()',
+          returnByValue: true,
+        });
+        found = { stack: framesOf(evaluated.result.value), request: await requestOn(params.callFrames) };
+      } catch (error) {
+        found = { stack: undefined, problem: String((error && error.message) || error) };
+      }
+      if (beforeResume) beforeResume(found);
+      await post('Debugger.resume').catch(() => {});
+      await post('Debugger.disable').catch(() => {});
+      resolve(found);
+    });
+    post('Debugger.enable').then(() => post('Debugger.pause')).catch((error) => {
+      // Connected but refused (Bun without inspector.open()): nothing can be run on the main thread.
+      inspectorProblem = String((error && error.message) || error);
+      session = undefined;
+      resolve(undefined);
+    });
+  }).finally(() => { capturing = undefined; });
+  return within(capturing, limit);
+}
+
+function write(level, message, fields) {
+  if (format === 'silent') return;
+  let line;
+  if (format === 'human') {
+    const where = fields.stack && fields.stack.length > 0 ? ' at ' + fields.stack[0] : '';
+    const request = fields.request ? ' handling ' + fields.request.method + ' ' + fields.request.url : '';
+    const hook = fields.hook ? ' in hook "' + fields.hook + '"' : '';
+    line = 'lameduck ' + level + ': ' + message + where + hook + request;
+  } else {
+    line = JSON.stringify({ level, time: Date.now(), name: 'lameduck', msg: message, ...fields });
+  }
+  try { fs.writeSync(2, line + NL); } catch {}
+}
+
+function describe(found, blocked) {
+  const fields = { blocked: Math.round(blocked), ...activity() };
+  if (found === undefined) {
+    fields.stack = null;
+    fields.where = session === undefined
+      ? 'unknown: this runtime cannot read the main thread (' + inspectorProblem + ')'
+      : 'outside JavaScript (a native call): no stack';
+  } else {
+    fields.stack = found.stack === undefined ? null : found.stack;
+    if (found.request !== undefined) fields.request = found.request;
+    if (found.problem !== undefined) fields.where = found.problem;
+    else if (found.stack === undefined) fields.where = 'outside JavaScript (a native call): no stack';
+  }
+  return fields;
+}
+
+let lastBeat = Atomics.load(ints, 0);
+let lastBeatAt = now();
+let stalled = false;
+let acting = false;
+
+async function act(at) {
+  acting = true;
+  const blocked = at - lastBeatAt;
+  const stalled = blocked >= stalledAfter;
+  const found = await capture(captureLimit);
+  const fields = describe(found, blocked);
+  const owned = Atomics.load(ints, 1) === 1;
+  const what = stalled ? 'the shutdown deadline passed with the main thread blocked' : 'the shutdown deadline passed and the shutdown has not finished';
+  if (!owned) {
+    write('error', what + ': not ending the process (handleSignals() not used)', fields);
+    return;
+  }
+  if (session === undefined) {
+    write('error', what + ': exiting (SIGKILL: this runtime cannot end a blocked main thread otherwise)', fields);
+    process.kill(process.pid, 'SIGKILL');
+    return;
+  }
+  write('error', what + ': exiting 1', fields);
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), exitLimit);
+  post('Runtime.evaluate', { expression: 'process.exit(1)' }).catch(() => {});
+}
+
+function check() {
+  if (acting) return;
+  const at = now();
+  const beat = Atomics.load(ints, 0);
+  if (beat !== lastBeat) {
+    stalled = false;
+    lastBeat = beat;
+    lastBeatAt = at;
+  }
+  const blocked = at - lastBeatAt;
+  if (Atomics.load(ints, 2) === 1 && at >= deadline[0] && (blocked >= stalledAfter || at >= deadline[0] + liveMargin)) {
+    void act(at);
+    return;
+  }
+  if (stallWarning !== false && blocked >= stallWarning && !stalled) {
+    // The main thread logs the warning when it runs again, with what it finds on this port.
+    stalled = true;
+    void capture(captureLimit, (found) => stalls.postMessage(describe(found, now() - lastBeatAt)));
+  }
+}
+setInterval(check, 25);
+`;
