@@ -6,8 +6,10 @@ import type { Log } from '../logger.js';
 import type { LameduckState, SignalHandle } from '../types.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
-/** How often the main thread beats while watched; a main thread that misses beats is blocked. */
-export const BEAT_INTERVAL = 100;
+/** How often the main thread beats during shutdown; a main thread that misses beats is blocked. */
+const BEAT_INTERVAL = 100;
+/** Before shutdown (`watchdog: "always"`), fewer beats: a quarter of `stallWarning`, at most this. */
+const SERVING_BEAT_INTERVAL = 250;
 /** Past the deadline, a main thread without a beat for this long is stuck: the watchdog acts at once. */
 const STALLED_AFTER = 250;
 /**
@@ -57,10 +59,12 @@ interface Running {
   /** Where the worker leaves what it found during a stall, read synchronously once the main thread runs again. */
   stalls: MessagePort;
   lastBeat: number;
+  /** The heartbeat's period, ms. */
+  interval: number;
   ints: Int32Array;
   deadline: Float64Array;
   activity: Uint8Array;
-  beat: NodeJS.Timeout;
+  beat: NodeJS.Timeout | undefined;
 }
 
 export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
@@ -109,20 +113,33 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
       ints,
       deadline: new Float64Array(buffer, 16, 1),
       activity: new Uint8Array(buffer, ACTIVITY_OFFSET, ACTIVITY_BYTES),
-      beat: setInterval(() => {
-        Atomics.add(ints, 0, 1);
-        noticeStall(watched);
-      }, BEAT_INTERVAL).unref(),
+      interval: BEAT_INTERVAL,
+      beat: undefined,
     };
     running = watched;
+    beatEvery(
+      watched,
+      options.stallWarning === false
+        ? SERVING_BEAT_INTERVAL
+        : Math.max(25, Math.min(SERVING_BEAT_INTERVAL, options.stallWarning / 4)),
+    );
     Atomics.store(ints, 1, owned ? 1 : 0);
     return running;
+  }
+
+  function beatEvery(watched: Running, interval: number): void {
+    clearInterval(watched.beat);
+    watched.interval = interval;
+    watched.beat = setInterval(() => {
+      Atomics.add(watched.ints, 0, 1);
+      noticeStall(watched);
+    }, interval).unref();
   }
 
   /** Logs a stall that has just ended (a beat came late), with what the worker found during it. */
   function noticeStall(watched: Running): void {
     const at = performance.now();
-    const blocked = at - watched.lastBeat - BEAT_INTERVAL;
+    const blocked = at - watched.lastBeat - watched.interval;
     watched.lastBeat = at;
     let found: Record<string, unknown> | undefined;
     for (let message = watched.threads.receiveMessageOnPort(watched.stalls); message !== undefined;) {
@@ -159,6 +176,7 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
       if (state === 'lameduck') {
         const watched = start();
         if (watched !== undefined) {
+          if (watched.interval !== BEAT_INTERVAL) beatEvery(watched, BEAT_INTERVAL);
           watched.deadline[0] = performance.timeOrigin + performance.now() + options.timeout;
           Atomics.store(watched.ints, 2, 1);
         }

@@ -16,19 +16,45 @@ const deadline = new Float64Array(buffer, 16, 1);
 const activityBytes = new Uint8Array(buffer, 24, 1024);
 const now = () => performance.timeOrigin + performance.now();
 
-let session;
+// The session is connected only while reading the main thread: a session still connected when the
+// process exits makes Node print "Waiting for the debugger to disconnect...".
+let inspector;
 let inspectorProblem;
 try {
-  const inspector = require('node:inspector');
-  session = new inspector.Session();
-  session.connectToMainThread();
+  inspector = require('node:inspector');
+  if (typeof inspector.Session.prototype.connectToMainThread !== 'function') throw new Error('no Session#connectToMainThread');
 } catch (error) {
-  session = undefined;
+  inspector = undefined;
   inspectorProblem = String((error && error.message) || error);
 }
+let session;
+function connect() {
+  if (session !== undefined || inspector === undefined) return session;
+  try {
+    session = new inspector.Session();
+    session.connectToMainThread();
+  } catch (error) {
+    unusable(error);
+  }
+  return session;
+}
+function release() {
+  if (session === undefined || acting) return;
+  try { session.disconnect(); } catch {}
+  session = undefined;
+}
+// Connected but refused (Deno has no connectToMainThread; Bun wants inspector.open() first).
+function unusable(error) {
+  inspector = undefined;
+  inspectorProblem = String((error && error.message) || error);
+  if (session !== undefined) try { session.disconnect(); } catch {}
+  session = undefined;
+}
 function post(method, params) {
+  const current = session;
   return new Promise((resolve, reject) => {
-    session.post(method, params || {}, (error, result) => (error ? reject(error) : resolve(result)));
+    if (current === undefined) return reject(new Error('the inspector session has ended'));
+    current.post(method, params || {}, (error, result) => (error ? reject(error) : resolve(result)));
   });
 }
 function within(promise, ms) {
@@ -74,12 +100,13 @@ async function requestOn(callFrames) {
 }
 
 // Pauses the main thread, reads its stack and the request it handles, calls beforeResume with them
-// (so that the main thread finds them when it runs again), and resumes it. Resolves undefined when the main thread did not answer in time: it is blocked
-// outside JavaScript (a native call), where the inspector cannot reach it.
+// (so that the main thread finds them when it runs again), and resumes it. Resolves undefined when
+// the main thread did not answer in time: it is blocked outside JavaScript (a native call), where the
+// inspector cannot reach it.
 let capturing;
 function capture(limit, beforeResume) {
-  if (session === undefined) return Promise.resolve(undefined);
   if (capturing !== undefined) return within(capturing, limit);
+  if (connect() === undefined) return Promise.resolve(undefined);
   capturing = new Promise((resolve) => {
     session.once('Debugger.paused', async ({ params }) => {
       let found;
@@ -97,12 +124,11 @@ function capture(limit, beforeResume) {
       if (beforeResume) beforeResume(found);
       await post('Debugger.resume').catch(() => {});
       await post('Debugger.disable').catch(() => {});
+      release();
       resolve(found);
     });
     post('Debugger.enable').then(() => post('Debugger.pause')).catch((error) => {
-      // Connected but refused (Bun without inspector.open()): nothing can be run on the main thread.
-      inspectorProblem = String((error && error.message) || error);
-      session = undefined;
+      unusable(error);
       resolve(undefined);
     });
   }).finally(() => { capturing = undefined; });
@@ -127,7 +153,7 @@ function describe(found, blocked) {
   const fields = { blocked: Math.round(blocked), ...activity() };
   if (found === undefined) {
     fields.stack = null;
-    fields.where = session === undefined
+    fields.where = inspector === undefined
       ? 'unknown: this runtime cannot read the main thread (' + inspectorProblem + ')'
       : 'outside JavaScript (a native call): no stack';
   } else {
@@ -156,7 +182,7 @@ async function act(at) {
     write('error', what + ': not ending the process (handleSignals() not used)', fields);
     return;
   }
-  if (session === undefined) {
+  if (inspector === undefined || connect() === undefined) {
     write('error', what + ': exiting (SIGKILL: this runtime cannot end a blocked main thread otherwise)', fields);
     process.kill(process.pid, 'SIGKILL');
     return;
@@ -186,5 +212,11 @@ function check() {
     void capture(captureLimit, (found) => stalls.postMessage(describe(found, now() - lastBeatAt)));
   }
 }
-setInterval(check, 25);
+// Every 25 ms once the deadline is set, to end the process close to it; before, often enough to see
+// a stall of stallWarning early in it.
+const serving = stallWarning === false ? 250 : Math.max(25, Math.min(250, stallWarning / 4));
+(function watch() {
+  check();
+  setTimeout(watch, Atomics.load(ints, 2) === 1 ? 25 : serving);
+})();
 `;
