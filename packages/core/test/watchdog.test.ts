@@ -1,6 +1,7 @@
 /** Never a hang: whatever gets stuck, a real SIGTERM ends the process by the deadline plus the margin, with 1, saying where. */
 import http from 'node:http';
-import { request, stopChild, type Child, type Line } from '@lameduck/test-utils';
+import { join } from 'node:path';
+import { request, spawnChild, stopChild, type Child, type Line } from '@lameduck/test-utils';
 import { WATCHDOG_MARGIN } from '../src/watchdog/index.js';
 import { ports, spawnFixture } from './helpers.js';
 
@@ -138,5 +139,42 @@ describe('a main thread blocked for a while during the drain', () => {
     expect(warnings[0]!.stack).toEqual(
       expect.arrayContaining([expect.stringMatching(/slowFlush \(.*stuck\.ts:\d+:\d+\)$/)]),
     );
+  });
+});
+
+/** The path in `variable` (set by .ci/run); a clear failure, never a skip, when it is missing. */
+function runtime(variable: 'LAMEDUCK_BUN' | 'LAMEDUCK_DENO'): string {
+  const path = process.env[variable];
+  if (path === undefined || path === '')
+    throw new Error(`${variable} is not set: .ci/run installs the runtime and sets it`);
+  return path;
+}
+
+describe('where the runtime cannot reach a blocked main thread', () => {
+  const fixture = join(__dirname, 'fixtures', 'stuck.ts');
+  test.each([
+    ['Bun', () => [runtime('LAMEDUCK_BUN'), '--conditions=@lameduck/source', fixture], 'requires an active inspector'],
+    [
+      'Deno',
+      () => [runtime('LAMEDUCK_DENO'), 'run', '-A', '--sloppy-imports', '--conditions=@lameduck/source', fixture],
+      'connectToMainThread not supported',
+    ],
+  ])('%s: a plain forced exit (SIGKILL) by timeout + margin, after a line that says why', async (_name, argv, why) => {
+    const [command, ...args] = argv();
+    const child = spawnChild(args, {
+      command,
+      env: { STUCK: 'hook spins', LAMEDUCK_OPTIONS: JSON.stringify({ readinessDelay: 0, timeout: 1_500 }) },
+    });
+    children.push(child);
+    const { code, signal, elapsed } = await terminate(child);
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(elapsed).toBeLessThan(1_500 + WATCHDOG_MARGIN);
+    const line = await child.log(watchdogLine);
+    expect(line).toMatchObject({
+      msg: 'the shutdown deadline passed with the main thread blocked: exiting (SIGKILL: this runtime cannot end a blocked main thread otherwise)',
+      hook: 'flushMetrics',
+      stack: null,
+      where: expect.stringContaining(why) as string,
+    });
   });
 });
