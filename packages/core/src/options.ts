@@ -140,7 +140,7 @@ export interface LameduckOptions {
    * A worker thread that watches the main thread during shutdown. If the main thread is still stuck
    * when `timeout` has passed (a hook or a handler in a synchronous loop), it writes one line naming
    * where (the JavaScript stack, the hook, the request) and, with `handleSignals()`, ends the process
-   * with exit code 1 within `timeout` plus 1.8 s (see docs/how-it-works.md). `"shutdown"`: it starts
+   * with exit code 1 within `timeout` plus 2.2 s (see docs/how-it-works.md). `"shutdown"`: it starts
    * when shutdown starts, nothing runs before. `"always"`: it starts with the first `attach()`, for
    * `stallWarning` in normal operation too (one idle worker: about 10 MB of memory). `false`: none.
    * @default "shutdown"

@@ -18,11 +18,13 @@ const STALLED_AFTER = 250;
  */
 export const LIVE_MARGIN = 1_000;
 /** How long the watchdog waits for the main thread's stack before writing its line without it. */
-const CAPTURE_LIMIT = 300;
+const STACK_LIMIT = 300;
+/** How long it then waits for the paused main thread to show the request it handles (a debugger pause). */
+const REQUEST_LIMIT = 400;
 /** How long `process.exit(1)` on the main thread may take before the watchdog sends `SIGKILL`. */
 const EXIT_LIMIT = 500;
 /** The most the deadline line can be late by: the documented margin (see docs/how-it-works.md). */
-export const WATCHDOG_MARGIN = LIVE_MARGIN + CAPTURE_LIMIT + EXIT_LIMIT;
+export const WATCHDOG_MARGIN = LIVE_MARGIN + STACK_LIMIT + REQUEST_LIMIT + EXIT_LIMIT;
 
 /** What the watchdog shows as running on the main thread. */
 export interface Activity {
@@ -97,7 +99,8 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
         stallWarning: options.stallWarning,
         stalledAfter: STALLED_AFTER,
         liveMargin: LIVE_MARGIN,
-        captureLimit: CAPTURE_LIMIT,
+        stackLimit: STACK_LIMIT,
+        requestLimit: REQUEST_LIMIT,
         exitLimit: EXIT_LIMIT,
       },
     });
@@ -147,7 +150,8 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
       message = watched.threads.receiveMessageOnPort(watched.stalls);
     }
     if (options.stallWarning === false || blocked < options.stallWarning) return;
-    const where = found ?? { ...activity, stack: null, where: 'not read: the main thread did not answer in time' };
+    // Called before every change of activity: what is recorded now is what the stall was stuck in.
+    const where = found ?? { ...activity, stack: null, where: 'not read: the watchdog did not get to it in time' };
     log.warn({ ...where, blocked: Math.round(blocked) }, 'event loop was blocked');
   }
 
@@ -170,7 +174,7 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
       if (options.watchdog === 'always') start();
     },
     phase(state) {
-      // A stall that ended just before this change (a hook that spun, then returned) is told now.
+      // A stall that ended just before this change is told now, with what it was stuck in.
       if (running !== undefined) noticeStall(running);
       activity.phase = state;
       if (state === 'lameduck') {
@@ -186,6 +190,7 @@ export function createWatchdog(options: WatchdogOptions, log: Log): Watchdog {
       record();
     },
     hook(name) {
+      if (running !== undefined) noticeStall(running);
       if (name === undefined) delete activity.hook;
       else activity.hook = name;
       record();

@@ -10,7 +10,7 @@ export const WORKER_SOURCE = `'use strict';
 const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const NL = String.fromCharCode(10);
-const { buffer, stalls, format, stallWarning, stalledAfter, liveMargin, captureLimit, exitLimit } = workerData;
+const { buffer, stalls, format, stallWarning, stalledAfter, liveMargin, stackLimit, requestLimit, exitLimit } = workerData;
 const ints = new Int32Array(buffer, 0, 4);
 const deadline = new Float64Array(buffer, 16, 1);
 const activityBytes = new Uint8Array(buffer, 24, 1024);
@@ -69,11 +69,11 @@ function activity() {
   try { return JSON.parse(new TextDecoder().decode(activityBytes.slice(0, length))); } catch { return {}; }
 }
 
-// One stack frame as Node prints it, "at " and the eval frame removed.
+// One stack frame as Node prints it, without "at " and the evaluated expression's own frames.
 function framesOf(stack) {
   return String(stack).split(NL).slice(1)
     .map((line) => line.trim().replace(/^at /, ''))
-    .filter((line) => !line.startsWith('eval ') && line !== '');
+    .filter((line) => line !== '' && !line.startsWith('<anonymous>'));
 }
 
 const REQUEST_CLASSES = new Set(['IncomingMessage', 'Http2ServerRequest']);
@@ -99,40 +99,53 @@ async function requestOn(callFrames) {
   return undefined;
 }
 
-// Pauses the main thread, reads its stack and the request it handles, calls beforeResume with them
-// (so that the main thread finds them when it runs again), and resumes it. Resolves undefined when
-// the main thread did not answer in time: it is blocked outside JavaScript (a native call), where the
-// inspector cannot reach it.
-let capturing;
-function capture(limit, beforeResume) {
-  if (capturing !== undefined) return within(capturing, limit);
+// The main thread's stack: an expression evaluated on it through the inspector runs at its next
+// interrupt check, on top of the stack of whatever it is stuck in, in a few milliseconds.
+const STACK = '(() => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 30; const stack = new Error().stack; Error.stackTraceLimit = limit; return stack; })()';
+
+// Reads the main thread's stack (waiting up to stackLimit), then pauses it to find the request it
+// handles (up to requestLimit more), calling report with what it has after each step. Resolves undefined when the main thread did
+// not answer in time: it is blocked outside JavaScript (a native call), where the inspector cannot reach.
+let reading;
+function capture(report) {
+  if (reading !== undefined) return within(reading, stackLimit + requestLimit);
   if (connect() === undefined) return Promise.resolve(undefined);
-  capturing = new Promise((resolve) => {
-    session.once('Debugger.paused', async ({ params }) => {
-      let found;
-      try {
-        const top = params.callFrames[0];
-        const evaluated = await post('Debugger.evaluateOnCallFrame', {
-          callFrameId: top.callFrameId,
-          expression: '(() => { const limit = Error.stackTraceLimit; Error.stackTraceLimit = 30; const stack = new Error().stack; Error.stackTraceLimit = limit; return stack; })()',
-          returnByValue: true,
-        });
-        found = { stack: framesOf(evaluated.result.value), request: await requestOn(params.callFrames) };
-      } catch (error) {
-        found = { stack: undefined, problem: String((error && error.message) || error) };
-      }
-      if (beforeResume) beforeResume(found);
+  reading = (async () => {
+    const evaluated = await within(post('Runtime.evaluate', { expression: STACK, returnByValue: true }), stackLimit).catch(
+      (error) => ({ problem: String((error && error.message) || error) }),
+    );
+    if (evaluated === undefined) return undefined;
+    if (evaluated.problem !== undefined || !evaluated.result || typeof evaluated.result.value !== 'string') {
+      unusable(new Error(evaluated.problem || 'Runtime.evaluate returned no stack'));
+      return undefined;
+    }
+    const found = { stack: framesOf(evaluated.result.value) };
+    if (report) report(found);
+    const request = await within(pausedRequest(), requestLimit);
+    if (request !== undefined) {
+      found.request = request;
+      if (report) report(found);
+    }
+    return found;
+  })().finally(() => {
+    reading = undefined;
+    release();
+  });
+  return reading;
+}
+
+// Pauses the main thread, looks for the request on its stack, and resumes it.
+function pausedRequest() {
+  return new Promise((resolve) => {
+    const current = session;
+    current.once('Debugger.paused', async ({ params }) => {
+      const request = await requestOn(params.callFrames).catch(() => undefined);
       await post('Debugger.resume').catch(() => {});
       await post('Debugger.disable').catch(() => {});
-      release();
-      resolve(found);
+      resolve(request);
     });
-    post('Debugger.enable').then(() => post('Debugger.pause')).catch((error) => {
-      unusable(error);
-      resolve(undefined);
-    });
-  }).finally(() => { capturing = undefined; });
-  return within(capturing, limit);
+    post('Debugger.enable').then(() => post('Debugger.pause')).catch(() => resolve(undefined));
+  });
 }
 
 function write(level, message, fields) {
@@ -174,7 +187,7 @@ async function act(at) {
   acting = true;
   const blocked = at - lastBeatAt;
   const stalled = blocked >= stalledAfter;
-  const found = await capture(captureLimit);
+  const found = await capture();
   const fields = describe(found, blocked);
   const owned = Atomics.load(ints, 1) === 1;
   const what = stalled ? 'the shutdown deadline passed with the main thread blocked' : 'the shutdown deadline passed and the shutdown has not finished';
@@ -209,7 +222,7 @@ function check() {
   if (stallWarning !== false && blocked >= stallWarning && !stalled) {
     // The main thread logs the warning when it runs again, with what it finds on this port.
     stalled = true;
-    void capture(captureLimit, (found) => stalls.postMessage(describe(found, now() - lastBeatAt)));
+    void capture((found) => stalls.postMessage(describe(found, now() - lastBeatAt)));
   }
 }
 // Every 25 ms once the deadline is set, to end the process close to it; before, often enough to see
