@@ -180,14 +180,20 @@ function describe(found, blocked) {
 
 let lastBeat = Atomics.load(ints, 0);
 let lastBeatAt = now();
-let stalled = false;
+// What was read in the current stall (reset when the main thread beats again).
+let stall;
 let acting = false;
 
 async function act(at) {
   acting = true;
   const blocked = at - lastBeatAt;
   const stalled = blocked >= stalledAfter;
-  const found = await capture();
+  const fresh = await capture();
+  // The request found early in this stall, when the pause had time; the stack as it is now.
+  const early = stall === undefined ? undefined : stall.found;
+  const found = fresh !== undefined && fresh.request === undefined && early !== undefined && early.request !== undefined
+    ? { ...fresh, request: early.request }
+    : fresh;
   const fields = describe(found, blocked);
   const owned = Atomics.load(ints, 1) === 1;
   const what = stalled ? 'the shutdown deadline passed with the main thread blocked' : 'the shutdown deadline passed and the shutdown has not finished';
@@ -210,7 +216,7 @@ function check() {
   const at = now();
   const beat = Atomics.load(ints, 0);
   if (beat !== lastBeat) {
-    stalled = false;
+    stall = undefined;
     lastBeat = beat;
     lastBeatAt = at;
   }
@@ -219,10 +225,16 @@ function check() {
     void act(at);
     return;
   }
-  if (stallWarning !== false && blocked >= stallWarning && !stalled) {
-    // The main thread logs the warning when it runs again, with what it finds on this port.
-    stalled = true;
-    void capture((found) => stalls.postMessage(describe(found, now() - lastBeatAt)));
+  // Read early in a stall: during shutdown so that the deadline's line has the request (the pause that
+  // finds it can be slow), before it for the warning. The main thread logs the warning when it runs
+  // again, with what it finds on this port.
+  const armed = Atomics.load(ints, 2) === 1;
+  if (stall === undefined && ((armed && blocked >= stalledAfter) || (stallWarning !== false && blocked >= stallWarning))) {
+    const current = (stall = { found: undefined });
+    void capture((found) => {
+      current.found = found;
+      stalls.postMessage(describe(found, now() - lastBeatAt));
+    });
   }
 }
 // Every 25 ms once the deadline is set, to end the process close to it; before, often enough to see
