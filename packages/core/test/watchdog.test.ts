@@ -127,6 +127,26 @@ describe('never a hang: each way a part can get stuck ends by the deadline with 
   });
 });
 
+describe('never keeps alive a process that would have exited', () => {
+  test.each(['shutdown', 'always'])(
+    'watchdog: "%s", shutdown() without handleSignals(): the process exits by itself once drained',
+    async (watchdog) => {
+      const child = start('', { timeout: 60_000, watchdog }, { HANDLE_SIGNALS: '0' });
+      const { code, elapsed } = await terminate(child);
+      expect(code).toBe(0);
+      expect(elapsed).toBeLessThan(5_000);
+      expect(await child.event((line) => line.event === 'result')).toMatchObject({ graceful: true });
+    },
+  );
+
+  test('watchdog: "always", no shutdown at all: the process exits once its server has closed', async () => {
+    const child = start('', { watchdog: 'always' }, { HANDLE_SIGNALS: 'close' });
+    const { code, elapsed } = await terminate(child);
+    expect(code).toBe(0);
+    expect(elapsed).toBeLessThan(5_000);
+  });
+});
+
 describe('a main thread blocked for a while during the drain', () => {
   test('one warning once it recovers, with the stack; the shutdown then ends normally', async () => {
     const child = start('hook spins, then recovers', { timeout: 5_000, stallWarning: 300 }, { SPIN_MS: '1500' });
