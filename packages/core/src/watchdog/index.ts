@@ -1,10 +1,10 @@
 /** The watchdog: a worker thread that ends a shutdown whose main thread is stuck past the deadline, and says where. */
 import type { MessagePort, Worker as WorkerThread } from 'node:worker_threads';
-
-type WorkerThreads = typeof import('node:worker_threads');
 import type { Log } from '../logger.js';
 import type { LameduckState, SignalHandle } from '../types.js';
 import { WORKER_SOURCE } from './worker-source.js';
+
+type WorkerThreads = typeof import('node:worker_threads');
 
 /** How often the main thread beats during shutdown; a main thread that misses beats is blocked. */
 const BEAT_INTERVAL = 100;
@@ -16,7 +16,7 @@ const STALLED_AFTER = 250;
  * Past the deadline, a main thread that still beats but has not finished gets this long before the
  * watchdog ends the process anyway (a shutdown's own result comes well within it).
  */
-export const LIVE_MARGIN = 1_000;
+const LIVE_MARGIN = 1_000;
 /** How long the watchdog waits for the main thread's stack before writing its line without it. */
 const STACK_LIMIT = 300;
 /** How long it then waits for the paused main thread to show the request it handles (a debugger pause). */
@@ -40,7 +40,7 @@ export interface WatchdogOptions {
   readonly format: 'json' | 'human' | 'silent';
 }
 
-/** One manager's watchdog. Nothing runs until `shutdownStarted()` (or `attached()` with `watchdog: "always"`). */
+/** One manager's watchdog. Nothing runs until shutdown starts (or `attached()` with `watchdog: "always"`). */
 export interface Watchdog {
   /** A server was attached: with `watchdog: "always"`, watching starts now. */
   attached(): void;

@@ -155,7 +155,7 @@ function write(level, message, fields) {
     const where = fields.stack && fields.stack.length > 0 ? ' at ' + fields.stack[0] : '';
     const request = fields.request ? ' handling ' + fields.request.method + ' ' + fields.request.url : '';
     const hook = fields.hook ? ' in hook "' + fields.hook + '"' : '';
-    line = 'lameduck ' + level + ': ' + message + where + hook + request;
+    line = 'lameduck: ' + message + where + hook + request;
   } else {
     line = JSON.stringify({ level, time: Date.now(), name: 'lameduck', msg: message, ...fields });
   }
