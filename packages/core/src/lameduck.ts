@@ -17,7 +17,7 @@ import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
-import { createWatchdog, lineFormat, ownedBy } from './watchdog/index.js';
+import { createWatchdog, lineFormat } from './watchdog/index.js';
 import type {
   AnyRequest,
   AnyResponse,
@@ -299,22 +299,20 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       return begin(why ?? 'shutdown() called', delayMs);
     },
     drained: () => shutdown.drained,
-    handleSignals: ownedBy(
-      watchdog,
-      createSignalHandling(
-        {
-          begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
-          get state() {
-            return phase.state;
-          },
-          inflight: () => tracker.inflight(),
-          onStateChange: (listener) => phase.onChange(listener),
-          timeout: options.timeout,
-          now,
-          warnings: platformWarnings(platform, options.timeout),
+    handleSignals: createSignalHandling(
+      {
+        begin: (why, skipDelay) => begin(why, skipDelay ? 0 : options.readinessDelay),
+        get state() {
+          return phase.state;
         },
-        log,
-      ),
+        inflight: () => tracker.inflight(),
+        onStateChange: (listener) => phase.onChange(listener),
+        timeout: options.timeout,
+        now,
+        warnings: platformWarnings(platform, options.timeout),
+      },
+      log,
+      watchdog.owns,
     ),
     stats: () => statsOf({ phase, tracker, tasks, availability, rejections, events, times }),
   };

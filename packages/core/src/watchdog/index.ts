@@ -229,11 +229,3 @@ export function lineFormat(
   if (options.silent) return 'silent';
   return options.logger === undefined && human ? 'human' : 'json';
 }
-
-/** `handleSignals()` whose handle lets the watchdog end the process while it is installed. */
-export function ownedBy<A extends unknown[]>(
-  watchdog: Watchdog,
-  handleSignals: (...args: A) => SignalHandle,
-): (...args: A) => SignalHandle {
-  return (...args) => watchdog.owns(handleSignals(...args));
-}
