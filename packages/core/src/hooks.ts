@@ -13,6 +13,8 @@ export interface Hook {
 /** Hook runs as they are reported to the caller, one at a time. */
 export interface HookEvents {
   failed(failure: HookFailure): void;
+  /** A hook is about to run (the watchdog names it if the main thread blocks in it). */
+  started?(name: string): void;
   /** Every hook, once it has settled (or been skipped): `failure` is `undefined` when it succeeded; `duration` in ms. */
   finished?(name: string, failure: HookFailure | undefined, duration: number): void;
 }
@@ -103,6 +105,7 @@ export async function runHooks(
         timedOut: true,
       };
     } else {
+      events.started?.(hook.name);
       failure = await runOne(hook, Math.min(hook.timeout, left));
       // Its timer fires on the event loop's cached time, which can lag the clock: the clock may still
       // show a few milliseconds left, but a hook given all the time left has used up the deadline.

@@ -21,6 +21,7 @@ import { createSignalHandling } from './signals.js';
 import { createTargets, isDrainable } from './targets.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
+import { createWatchdog, lineFormat } from './watchdog/index.js';
 import type {
   AnyRequest,
   AnyResponse,
@@ -258,8 +259,11 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const fetchServers = createFetchServers(fetchRequests);
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
+  // Before the shutdown's own listeners: the deadline is set the moment the state leaves 'serving'.
+  const watchdog = createWatchdog({ ...options, format: lineFormat(options) }, log);
+  phase.onChange(watchdog.phase);
   const parts = { options, log, now, phase, signals, tracker, tasks, hooks, rejections, events, probers, platform };
-  const shutdown = createShutdown(parts);
+  const shutdown = createShutdown({ ...parts, watchdog });
   const begin = (why: string, delayMs: number | 'auto'): Promise<ShutdownResult> => {
     const first = phase.state === 'serving';
     const result = shutdown.begin(why, delayMs);
@@ -289,6 +293,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       } else {
         tracker.attach(checkServer(server));
       }
+      watchdog.attached();
       return this;
     },
     detach(server) {
@@ -377,6 +382,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         warnings: platformWarnings(platform, options.timeout),
       },
       log,
+      watchdog.owns,
     ),
     stats: () => {
       // The fetch servers are one target between them.

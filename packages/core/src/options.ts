@@ -137,6 +137,25 @@ export interface LameduckOptions {
    */
   maxEventLoopDelay?: number | false;
   /**
+   * A worker thread that watches the main thread during shutdown. If the main thread is still stuck
+   * when `timeout` has passed (a hook or a handler in a synchronous loop), it writes one line naming
+   * where (the JavaScript stack, the hook, the request) and, with `handleSignals()`, ends the process
+   * with exit code 1 within `timeout` plus 2.2 s (see docs/how-it-works.md). `"shutdown"`: it starts
+   * when shutdown starts, nothing runs before. `"always"`: it starts with the first `attach()`, for
+   * `stallWarning` in normal operation too (one idle worker: about 10 MB of memory). `false`: none.
+   * @default "shutdown"
+   * @example createLameduck({ watchdog: 'always', stallWarning: 500 })
+   */
+  watchdog?: 'shutdown' | 'always' | false;
+  /**
+   * While the watchdog runs: a main thread blocked longer than this many milliseconds is logged once it
+   * recovers, once per stall, with the stack where it was blocked (`"event loop was blocked"`).
+   * `false`: no such warning (the deadline still holds).
+   * @default 1000
+   * @example createLameduck({ stallWarning: 250 })
+   */
+  stallWarning?: number | false;
+  /**
    * Paths still handed to the application in the drain's last `abortBefore`, instead of answered with
    * `503` (a `/metrics` scrape on a kept-alive connection, say); before that, every request arriving
    * after the listener closed is handed to it. Matched exactly, query string aside.
@@ -238,6 +257,8 @@ export const DEFAULTS = Object.freeze({
   startupPath: '/startupz' as string | false,
   awaitStartup: false,
   maxEventLoopDelay: false as number | false,
+  watchdog: 'shutdown' as 'shutdown' | 'always' | false,
+  stallWarning: 1_000 as number | false,
   keepServing: Object.freeze([]) as readonly string[],
   retryAfter: 5,
   rejectBody: undefined as string | Record<string, unknown> | undefined,
@@ -289,6 +310,8 @@ const MANAGER_KEYS: ReadonlySet<string> = new Set([
   'startupPath',
   'awaitStartup',
   'maxEventLoopDelay',
+  'watchdog',
+  'stallWarning',
   'keepServing',
   'retryAfter',
   'rejectBody',
@@ -416,6 +439,22 @@ function eventLoopDelay(options: Record<string, unknown>): number | false {
   return duration(options, 'maxEventLoopDelay', 0, 1, 'maxEventLoopDelay', ', or false');
 }
 
+function watchdog(options: Record<string, unknown>): 'shutdown' | 'always' | false {
+  const value = options.watchdog;
+  if (value === undefined) return DEFAULTS.watchdog;
+  if (value !== 'shutdown' && value !== 'always' && value !== false) {
+    throw invalidOption('watchdog', '"shutdown", "always" or false', value);
+  }
+  return value;
+}
+
+function stallWarning(options: Record<string, unknown>): number | false {
+  const value = options.stallWarning;
+  if (value === undefined) return DEFAULTS.stallWarning;
+  if (value === false) return false;
+  return duration(options, 'stallWarning', 0, 1, 'stallWarning', ', or false');
+}
+
 function keepServing(options: Record<string, unknown>): readonly string[] {
   const value = options.keepServing;
   if (value === undefined) return DEFAULTS.keepServing;
@@ -457,6 +496,8 @@ export function resolveOptions(input?: LameduckOptions): ResolvedOptions {
     startupPath: path(options, 'startupPath', DEFAULTS.startupPath),
     awaitStartup: boolean(options, 'awaitStartup', DEFAULTS.awaitStartup),
     maxEventLoopDelay: eventLoopDelay(options),
+    watchdog: watchdog(options),
+    stallWarning: stallWarning(options),
     keepServing: keepServing(options),
     retryAfter: retryAfter(options),
     rejectBody: rejectBody(options),

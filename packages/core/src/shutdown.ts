@@ -10,6 +10,7 @@ import { lameDuckCap, planLameDuck, waitForPlan, type LameDuckPlan, type Probers
 import type { Rejections } from './responses.js';
 import type { Tasks } from './tasks.js';
 import type { Tracker } from './tracker/index.js';
+import type { Watchdog } from './watchdog/index.js';
 import type { HookFailure, InflightRequest, ShutdownResult } from './types.js';
 
 const PROGRESS_INTERVAL = 1_000;
@@ -29,6 +30,7 @@ export interface ShutdownParts {
   readonly events: Events;
   readonly probers: Probers;
   readonly platform: PlatformFacts;
+  readonly watchdog: Watchdog;
 }
 
 /** What the drain left behind. */
@@ -202,12 +204,16 @@ function logProgress({ tracker, tasks, log, now }: ShutdownParts, drainEnd: numb
 
 /** Runs the cleanup hooks within what is left of the deadline, then lets go of the servers. */
 async function cleanup(
-  { hooks, tracker, log, now, events }: ShutdownParts,
+  { hooks, tracker, log, now, events, watchdog }: ShutdownParts,
   deadline: Deadline,
 ): Promise<HookFailure[]> {
   const failures = await runHooks(hooks.list, deadline.end, now, {
     failed: (failure) => log.error({ hook: failure.name, err: failure.error }, 'cleanup hook failed'),
-    finished: events.hook,
+    started: watchdog.hook,
+    finished: (name, failure, duration) => {
+      watchdog.hook(undefined);
+      events.hook(name, failure, duration);
+    },
   });
   tracker.dispose();
   return failures;

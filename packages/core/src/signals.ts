@@ -128,7 +128,12 @@ export function installSignalHandlers(target: SignalTarget, log: Log, options: R
  * `lameduck.handleSignals()`: installs the handlers once (a second call returns the same handle until
  * it is uninstalled).
  */
-export function createSignalHandling(target: SignalTarget, log: Log): (options?: SignalOptions) => SignalHandle {
+export function createSignalHandling(
+  target: SignalTarget,
+  log: Log,
+  /** Told of the handle once installed (the watchdog may end the process while it is). */
+  installedBy: (handle: SignalHandle) => SignalHandle = (handle) => handle,
+): (options?: SignalOptions) => SignalHandle {
   let installed: SignalHandle | undefined;
   return function handleSignals(options) {
     if (installed !== undefined) return installed;
@@ -140,6 +145,6 @@ export function createSignalHandling(target: SignalTarget, log: Log): (options?:
       uninstall();
       if (installed === handle) installed = undefined;
     };
-    return handle;
+    return installedBy(handle);
   };
 }

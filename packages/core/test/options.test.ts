@@ -46,6 +46,9 @@ const invalid: [string, unknown, string, string][] = [
   ['rejectBody', 503, 'a string or a plain object (sent as JSON)', '503 (number)'],
   ['rejectHeaders', 'Retry-After: 1', 'an object of header names to string values', "'Retry-After: 1' (string)"],
   ['discardLimit', -1, 'a whole number of bytes from 0', '-1 (number)'],
+  ['watchdog', true, '"shutdown", "always" or false', 'true (boolean)'],
+  ['stallWarning', 0, 'a whole number of milliseconds from 1 to 2147483647, or false', '0 (number)'],
+  ['stallWarning', '1s', 'a whole number of milliseconds from 1 to 2147483647, or false', "'1s' (string)"],
 ];
 
 describe('createLameduck() options', () => {
