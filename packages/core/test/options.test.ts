@@ -206,7 +206,8 @@ describe('other bad input', () => {
     expect(() => lameduck.attach({} as never)).toThrow(
       expect.objectContaining({
         code: 'LAMEDUCK_INVALID_ARGUMENT',
-        message: 'lameduck: attach() takes an http.Server or https.Server (what app.listen() returns)',
+        message:
+          'lameduck: attach() takes an http.Server or https.Server (what app.listen() returns), the server Bun.serve() or Deno.serve() returns, or a Drainable',
       }),
     );
   });
