@@ -25,6 +25,9 @@ async function start(wiring: Omit<Wiring, 'onSlow'>): Promise<{ child: Child; po
 
 const lameduck = { timeout: 5_000, readinessDelay: 1_000 };
 
+// A process started with tsx, a 1 s lame-duck phase: about 5 s each on an idle machine.
+jest.setTimeout(60_000);
+
 test('Apollo’s defaults beside lameduck: Apollo’s SIGTERM handler closes the listener at once and re-sends the signal, which lameduck takes as a second one: exit 1', async () => {
   const { child, port } = await start({
     lameduck,

@@ -119,7 +119,7 @@ test('drainSocketIo(): every client, polling or WebSocket, is moved at once with
     // Still active: socket.io-client reconnects on its own.
     expect(client.socket.active).toBe(true);
   }
-  // 20 clients at 1000 a second: the whole shutdown is a matter of milliseconds, not the deadline.
+  // 20 clients at 1000 a second: milliseconds (about 40 measured), nowhere near the 10 s deadline.
   expect(performance.now() - started).toBeLessThan(1_000);
 });
 
@@ -136,11 +136,13 @@ test('drainSocketIo(): WebSocket clients leave at `rate` a second; polling clien
   const left = await Promise.all(many.map(async (client) => ({ ...client, ...(await client.disconnected) })));
   const polling = left.filter((client) => client.transport === 'polling').map((client) => client.at - start);
   const websocket = left.filter((client) => client.transport === 'websocket').map((client) => client.at - start);
-  expect(Math.max(...polling)).toBeLessThan(100);
   websocket.sort((a, b) => a - b);
-  // The i-th WebSocket client is closed no earlier than i / rate after the drain started.
+  // The i-th WebSocket client is closed no earlier than i / rate after the drain started…
   websocket.forEach((at, index) => expect(at).toBeGreaterThanOrEqual((index * 1000) / rate - 1));
-  expect(websocket.at(-1)).toBeLessThan(200 + 150);
+  // …every polling client before the middle one (at 100 ms at the earliest)…
+  expect(Math.max(...polling)).toBeLessThan(websocket[5]!);
+  // …and the move ends at its rate, long before its window ("auto": 3.5 s here) would have ended it.
+  expect(websocket.at(-1)).toBeLessThan(3_500);
 });
 
 test('drainSocketIo(): `window` bounds the move whatever `rate` says', async () => {
@@ -152,7 +154,8 @@ test('drainSocketIo(): `window` bounds the move whatever `rate` says', async () 
   expect(result.exitCode).toBe(0);
   const times = await Promise.all(many.map(async (client) => (await client.disconnected).at - started));
   expect(Math.max(...times)).toBeGreaterThanOrEqual(300 - 1);
-  expect(Math.max(...times)).toBeLessThan(300 + 200);
+  // At its rate the move would take 4 s.
+  expect(Math.max(...times)).toBeLessThan(2_000);
 });
 
 test('drainSocketIo(): the default window, "auto", is half the time the drain has before deadlineSignal', async () => {
@@ -165,7 +168,8 @@ test('drainSocketIo(): the default window, "auto", is half the time the drain ha
   expect(result).toMatchObject({ forced: false, exitCode: 0 });
   const times = await Promise.all(many.map(async (client) => (await client.disconnected).at - started));
   expect(Math.max(...times)).toBeGreaterThanOrEqual(640 - 1);
-  expect(Math.max(...times)).toBeLessThan(640 + 200);
+  // Before deadlineSignal (at 1280 ms) would have cut it short; at its rate it would take 4 s.
+  expect(Math.max(...times)).toBeLessThan(1_280);
 });
 
 test.each([

@@ -4,6 +4,7 @@ import type { Lameduck } from '../lameduck.js';
 
 /** What `drainSocketIo()` needs of an engine.io socket (`io.engine`'s `connection` event hands them out). */
 export interface EngineSocketLike {
+  /** The client's current transport. */
   readonly transport: {
     /** `polling`, `websocket` or `webtransport`. */
     readonly name: string;
@@ -11,6 +12,7 @@ export interface EngineSocketLike {
     readonly writable?: boolean;
     /** Polling: emitted when the client's next long-poll request arrives. */
     once(event: 'ready', listener: () => void): unknown;
+    /** Stops listening for `ready`. */
     off(event: 'ready', listener: () => void): unknown;
   };
   /** True while a polling client is upgrading to WebSocket. */
@@ -21,13 +23,17 @@ export interface EngineSocketLike {
    * pending is dropped at once; otherwise engine.io waits up to 30 s for the next one, on a timer of its own.
    */
   close(discard?: boolean): void;
+  /** Emitted once the client has gone. */
   once(event: 'close', listener: () => void): unknown;
 }
 
 /** What `drainSocketIo()` needs of a Socket.IO 4 server: its engine. No import of socket.io. */
 export interface SocketIoServerLike {
+  /** `io.engine`, the engine.io server under Socket.IO. */
   readonly engine: {
+    /** Each new client, whatever its namespaces. */
     on(event: 'connection', listener: (socket: EngineSocketLike) => void): unknown;
+    /** Stops listening for new clients. */
     off(event: 'connection', listener: (socket: EngineSocketLike) => void): unknown;
     /** How many clients the engine has, those connected before `drainSocketIo()` included. */
     readonly clientsCount: number;
@@ -48,8 +54,8 @@ export interface SocketIoDrainOptions {
   rate?: number;
   /**
    * The longest the move may last, in ms from the drain's start: past it, every client left is closed at
-   * once, whatever `rate` says. `"auto"` is half the time the drain has before `deadlineSignal` (`timeout
-   * - cleanupReserve - abortBefore`, less the lame-duck phase), so the sockets still get time to close.
+   * once, whatever `rate` says. `"auto"` is half the time the drain has before `deadlineSignal`
+   * (`timeout - cleanupReserve - abortBefore`, less the lame-duck phase), so the sockets still get time to close.
    * Clients left when `deadlineSignal` aborts are closed then in any case.
    * @default "auto"
    * @example drainSocketIo(lameduck, io, { window: 5_000 })
