@@ -31,6 +31,8 @@ interface Client {
 }
 
 let balancer: Balancer | undefined;
+/** Where the test is, said on failure: a rolling restart that overran its timeout says which step it was in. */
+let step = '';
 const instances: Instance[] = [];
 const clients: Client[] = [];
 
@@ -40,6 +42,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
+  if (step !== 'done') console.log(`Socket.IO rolling restart stopped at: ${step}`);
   // A client caught opening a transport closes it once open: wait, so that nothing runs after the test.
   await Promise.all(clients.splice(0).map(({ socket }) => closeClient(socket)));
   for (const instance of instances.splice(0)) instance.kill('SIGKILL');
@@ -85,14 +88,18 @@ function connectClient(port: number, index: number): Client {
 }
 
 test('30 Socket.IO clients across a rolling restart of 3 instances behind sticky HAProxy: every client ends on a new instance, every exit 0', async () => {
+  step = 'starting HAProxy';
   balancer = await haproxyBalancer(FAST, '/readyz', 3, true);
+  step = 'starting six instances';
   // Every process started up front (startup is most of the time here), the new ones idle until their turn.
   const started = await Promise.all(
     ['old-1', 'old-2', 'old-3', 'new-1', 'new-2', 'new-3'].map((name) => startInstance(target(name))),
   );
   instances.push(...started);
   const [olds, news] = [started.slice(0, 3), started.slice(3)];
+  step = 'adding the old instances to HAProxy';
   for (const instance of olds) await balancer.add(instance.port);
+  step = 'connecting the clients';
   const all = Array.from({ length: CLIENTS }, (_, index) => connectClient(balancer!.port, index));
   const first = await Promise.all(all.map((client) => client.landed.promise));
   // Round robin spread them over the three.
@@ -100,13 +107,17 @@ test('30 Socket.IO clients across a rolling restart of 3 instances behind sticky
 
   const exits: (number | null)[] = [];
   for (const [index, old] of olds.entries()) {
+    step = `restart ${index + 1}: adding its replacement`;
     await balancer.add(news[index]!.port);
+    step = `restart ${index + 1}: waiting for the old instance to exit`;
     old.kill('SIGTERM');
     exits.push((await old.exited).code);
+    step = `restart ${index + 1}: waiting for HAProxy to mark it down`;
     await balancer.afterStop(old.port);
   }
   expect(exits).toEqual([0, 0, 0]);
 
+  step = 'waiting for every client to land on a new instance';
   // Every client lands on a live instance by itself: nobody reconnects them but socket.io-client.
   const last = await Promise.all(all.map((client) => (client.on === undefined ? client.landed.promise : client.on)));
   for (const name of last) expect(name).toMatch(/^new-/);
@@ -115,6 +126,7 @@ test('30 Socket.IO clients across a rolling restart of 3 instances behind sticky
     // Moved with "transport close" (or, for a client caught between two polls, "transport error"): never "io server disconnect".
     for (const reason of client.reasons) expect(['transport close', 'transport error']).toContain(reason);
   }
+  step = 'done';
   console.log(
     `Socket.IO rolling restart: exits ${exits.join(',')}; disconnects by reason ${JSON.stringify(
       all
@@ -125,5 +137,5 @@ test('30 Socket.IO clients across a rolling restart of 3 instances behind sticky
         }, {}),
     )}`,
   );
-  // About 13 s on an idle machine: most of it is starting the six instances (tsx).
+  // 13 to 26 s measured on a shared, loaded machine: most of it starting the six instances (tsx).
 }, 120_000);
