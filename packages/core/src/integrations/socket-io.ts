@@ -98,7 +98,7 @@ function resolve(options: SocketIoDrainOptions | undefined): { rate: number; win
 export function drainSocketIo(lameduck: Lameduck, io: SocketIoServerLike, options?: SocketIoDrainOptions): () => void {
   const { rate, window } = resolve(options);
   const open = new Set<EngineSocketLike>();
-  // Polling clients waiting for their next poll, to be answered "close": dropped at the latest by `stop`.
+  // Polling clients waiting for their next poll, to be answered "close"; dropped when deadlineSignal aborts.
   const waiting = new Map<EngineSocketLike, () => void>();
 
   /** Closes a polling client with a "close" packet on its pending poll, or its next (within idleGrace). */
@@ -127,8 +127,6 @@ export function drainSocketIo(lameduck: Lameduck, io: SocketIoServerLike, option
     client.transport.name === 'polling' || client.upgrading === true;
 
   function onConnection(socket: EngineSocketLike): void {
-    // A handshake that came over a connection opened before the listener closed: send it on its way.
-    if (lameduck.drainSignal.aborted) return closePolling(socket);
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   }
