@@ -8,8 +8,9 @@ const children: Child[] = [];
 const clients: Client[] = [];
 
 afterEach(async () => {
+  // The processes first, whatever else fails.
+  await Promise.all(children.splice(0).map(stopChild));
   for (const client of clients.splice(0)) await client.dispose();
-  for (const child of children.splice(0)) await stopChild(child);
 });
 
 /** The service in a process of its own (test/fixtures/graphql-server.ts); resolves with its port. */

@@ -47,10 +47,15 @@ afterEach(async () => {
       `Socket.IO rolling restart stopped at: ${step}; clients (on, disconnects, connect errors):\n${state.join('\n')}`,
     );
   }
-  // A client caught opening a transport closes it once open: wait, so that nothing runs after the test.
-  await Promise.all(clients.splice(0).map(({ socket }) => closeClient(socket)));
-  for (const instance of instances.splice(0)) instance.kill('SIGKILL');
+  // The processes first, whatever else fails; then HAProxy, so that a client still connecting fails at once…
+  const ended = instances.splice(0).map((instance) => {
+    instance.kill('SIGKILL');
+    return instance.exited;
+  });
+  await Promise.all(ended);
   await balancer?.stop();
+  // …and closes: wait for every client's transport, so that nothing of theirs runs after the test.
+  await Promise.all(clients.splice(0).map(({ socket }) => closeClient(socket)));
 });
 
 /** Closes a client; resolves once its transport has closed (at once if it had). */
