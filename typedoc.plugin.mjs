@@ -1,10 +1,11 @@
-/** TypeDoc plugin: each property of DEFAULTS and CLUSTER_DEFAULTS shows the documentation of the option it defaults. */
+/** TypeDoc plugin: each property of DEFAULTS, CLUSTER_DEFAULTS and SOCKET_IO_DEFAULTS shows the documentation of the option it defaults. */
 import { Converter, ReflectionKind } from 'typedoc';
 
 /** Each frozen defaults object, and the options interfaces whose properties it gives defaults for. */
 const DEFAULTS_OF = {
   DEFAULTS: ['AdapterOptions', 'LameduckOptions', 'SignalOptions'],
   CLUSTER_DEFAULTS: ['ClusterOptions'],
+  SOCKET_IO_DEFAULTS: ['SocketIoDrainOptions'],
 };
 
 /** @param {import('typedoc').Application} app */
