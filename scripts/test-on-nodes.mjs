@@ -53,10 +53,10 @@ const newest = [...nodes].sort((a, b) => newer(b.version, a.version))[0];
 const jestArgs = process.argv.slice(2);
 
 /**
- * Test files that run once, on the newest Node: the end-to-end tests, and those whose servers run on Bun or Deno
- * (the Node that runs Jest does not change what they prove).
+ * Test files that run once, on the newest Node: the end-to-end tests (the Socket.IO rolling restart behind HAProxy
+ * among them), and those whose servers run on Bun or Deno (the Node that runs Jest does not change what they prove).
  */
-const NEWEST_ONLY = ['/packages/e2e/', '/fetch-servers\\.test\\.ts$'];
+const NEWEST_ONLY = ['/packages/e2e/', '/fetch-servers\\.test\\.ts$', '/socket-io-rolling\\.test\\.ts$'];
 
 /**
  * The drain, long-lived and conformance suites on lameduck's public-API path (forced as on a runtime
