@@ -1,0 +1,61 @@
+/** examples/grpc, started as its `start` script says: its calls, stream and health across a SIGTERM; three of it restarted in turn under a round_robin client. */
+import * as grpc from '@grpc/grpc-js';
+import { request, stopChild, type Child } from '@lameduck/test-utils';
+import { collect, HealthClient } from './fixtures/demo.js';
+import { examplePorts, ExampleClient, startExample } from './fixtures/example.js';
+
+const insecure = grpc.credentials.createInsecure();
+const children: Child[] = [];
+const clients: grpc.Client[] = [];
+afterEach(async () => {
+  for (const made of clients.splice(0)) made.close();
+  for (const child of children.splice(0)) await stopChild(child);
+});
+function started(grpcPort?: number): Child {
+  const child = startExample(grpcPort);
+  children.push(child);
+  return child;
+}
+function track<T extends grpc.Client>(made: T): T {
+  clients.push(made);
+  return made;
+}
+const slowCall = (client: ExampleClient, ms: number) =>
+  new Promise<{ code: grpc.status; message?: string }>((resolve) =>
+    client.slow({ ms }, (error, reply) =>
+      resolve(error ? { code: error.code } : { code: grpc.status.OK, message: reply?.message }),
+    ),
+  );
+
+describe('examples/grpc', () => {
+  test('a slow call, an event stream and a health Watch across SIGTERM: all end cleanly, exit 0', async () => {
+    const child = started();
+    const { port, grpcPort } = await examplePorts(child);
+    expect(child.events[0]).toEqual({ event: 'listening', port, grpcPort, framework: 'grpc' });
+    // Not /readyz: a prober seen makes readinessDelay "auto" wait for its three failures.
+    expect((await request(port, { path: '/livez' })).status).toBe(200);
+    const address = `127.0.0.1:${grpcPort}`;
+    const client = track(new ExampleClient(address, insecure));
+    const watch = track(new HealthClient(address, insecure)).watch({ service: 'demo.Demo' });
+    const statuses: string[] = [];
+    watch.on('data', ({ status }: { status: string }) => statuses.push(status));
+    const watched = collect(watch);
+    await new Promise<void>((resolve, reject) =>
+      client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())),
+    );
+    const slow = slowCall(client, 500);
+    const eventStream = client.events({});
+    const firstEvent = new Promise((resolve) => eventStream.once('data', resolve));
+    const events = collect(eventStream);
+    // One connection carries both calls in order: once the stream's first event is back, the server has the slow call too.
+    await firstEvent;
+    child.kill('SIGTERM');
+    expect(await slow).toEqual({ code: grpc.status.OK, message: 'done after 500 ms' });
+    const stream = await events;
+    expect(stream.code).toBe(grpc.status.OK);
+    expect(stream.messages.at(-1)).toMatchObject({ bye: true });
+    expect((await watched).code).toBe(grpc.status.OK);
+    expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+  });
+});
