@@ -59,3 +59,43 @@ describe('examples/grpc', () => {
     expect(await child.exited).toEqual({ code: 0, signal: null });
   });
 });
+
+describe('three instances of examples/grpc behind a client-side round_robin channel', () => {
+  test('restarted one at a time under load, default options: no call fails', async () => {
+    const ports = (await Promise.all([started(), started(), started()].map(examplePorts))).map((p) => p.grpcPort);
+    const target = `ipv4:${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
+    const client = track(
+      new ExampleClient(target, insecure, {
+        'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+      }),
+    );
+    await new Promise<void>((resolve, reject) =>
+      client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())),
+    );
+
+    // Four callers, each one call of 20 ms at a time: bounded load.
+    const outcomes = new Map<string, number>();
+    let running = true;
+    const caller = async (): Promise<void> => {
+      while (running) {
+        const { code } = await slowCall(client, 20);
+        outcomes.set(grpc.status[code], (outcomes.get(grpc.status[code]) ?? 0) + 1);
+      }
+    };
+    const callers = Promise.all(Array.from({ length: 4 }, caller));
+    for (let i = 0; i < 3; i++) {
+      const old = children[i]!;
+      old.kill('SIGTERM');
+      expect(await old.exited).toEqual({ code: 0, signal: null });
+      // The new instance takes the old one's address, as a restarted pod or systemd unit would.
+      const replacement = started(ports[i]);
+      expect((await examplePorts(replacement)).grpcPort).toBe(ports[i]);
+      children[i] = replacement;
+      children.pop();
+    }
+    running = false;
+    await callers;
+    expect(Object.fromEntries(outcomes)).toEqual({ OK: expect.any(Number) });
+    expect(outcomes.get('OK')).toBeGreaterThan(100);
+  }, 60_000);
+});
