@@ -97,6 +97,17 @@ export function nestVersions(): string[] {
   return semver.sort([...conformanceVersions('@nestjs/core'), apart['@nestjs/core']!]);
 }
 
+/**
+ * The `@grpc/grpc-js` versions @lameduck/grpc's tests run, ascending: its own devDependency (1.14) and the
+ * one its `grpc-js-1.10` alias installs for the same scenarios.
+ */
+export function grpcVersions(): string[] {
+  const deps = readManifest(path.join(WORKSPACE, 'packages/grpc')).devDependencies ?? {};
+  const alias = /^npm:@grpc\/grpc-js@(.+)$/.exec(deps['grpc-js-1.10'] ?? '')?.[1];
+  if (alias === undefined) throw new Error('packages/grpc has no grpc-js-1.10 alias devDependency');
+  return semver.sort([deps['@grpc/grpc-js']!, alias]);
+}
+
 /** One npm install in its own directory, shared by the apps that run in it. */
 export interface AppInstall {
   /** Directory name and test label: `express-4.21.2`. */
@@ -193,6 +204,8 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   // The Nest snippets, on the conformance suite's Nest with the terminus the module's tests use (the apps build
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
+  const grpc = snippetNames.filter((name) => name === 'grpc' || name.startsWith('grpc-'));
+  const grpcDeps = readManifest(path.join(WORKSPACE, 'packages/grpc')).devDependencies!;
   const terminus = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!['@nestjs/terminus']!;
   const suffix = `-types-node-${semver.major(typesNode)}`;
   return [
@@ -207,7 +220,9 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
         ...common,
       ],
-      snippets: snippetNames.filter((name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name)),
+      snippets: snippetNames.filter(
+        (name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name) && !grpc.includes(name),
+      ),
     },
     {
       name: `typescript-migrating${suffix}`,
@@ -232,6 +247,16 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
       ],
       snippets: nest,
       compilerOptions: NEST_COMPILER_OPTIONS,
+    },
+    {
+      name: `typescript-grpc${suffix}`,
+      packages: ['@lameduck/core', '@lameduck/grpc'],
+      dependencies: [
+        `@grpc/grpc-js@${grpcVersions().at(-1)!}`,
+        `grpc-health-check@${grpcDeps['grpc-health-check']!}`,
+        ...common,
+      ],
+      snippets: grpc,
     },
   ];
 }
@@ -281,6 +306,11 @@ export const TYPE_PRELUDES: Record<string, string> = {
   'hono-env': '',
   'hono-http2': '',
   'hono-websockets': '',
+  grpc: '',
+  'grpc-streams': '',
+  'grpc-beside-http': '',
+  'grpc-migrating-before': '',
+  'grpc-migrating-after': '',
   'shared-manager': `import express from 'express';
 import Fastify from 'fastify';
 import { createLameduck } from '@lameduck/core';
