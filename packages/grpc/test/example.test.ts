@@ -2,9 +2,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { request, stopChild, type Child } from '@lameduck/test-utils';
 import { collect, HealthClient } from './fixtures/demo.js';
-import { examplePorts, ExampleClient, startExample } from './fixtures/example.js';
+import {
+  examplePorts,
+  ExampleClient,
+  insecure,
+  ready,
+  roundRobinClient,
+  slowCall,
+  startExample,
+} from './fixtures/example.js';
 
-const insecure = grpc.credentials.createInsecure();
 const children: Child[] = [];
 const clients: grpc.Client[] = [];
 afterEach(async () => {
@@ -20,13 +27,6 @@ function track<T extends grpc.Client>(made: T): T {
   clients.push(made);
   return made;
 }
-const slowCall = (client: ExampleClient, ms: number) =>
-  new Promise<{ code: grpc.status; message?: string }>((resolve) =>
-    client.slow({ ms }, (error, reply) =>
-      resolve(error ? { code: error.code } : { code: grpc.status.OK, message: reply?.message }),
-    ),
-  );
-
 describe('examples/grpc', () => {
   test('a slow call, an event stream and a health Watch across SIGTERM: all end cleanly, exit 0', async () => {
     const child = started();
@@ -40,9 +40,7 @@ describe('examples/grpc', () => {
     const statuses: string[] = [];
     watch.on('data', ({ status }: { status: string }) => statuses.push(status));
     const watched = collect(watch);
-    await new Promise<void>((resolve, reject) =>
-      client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())),
-    );
+    await ready(client);
     const slow = slowCall(client, 500);
     const eventStream = client.events({});
     const firstEvent = new Promise((resolve) => eventStream.once('data', resolve));
@@ -50,7 +48,7 @@ describe('examples/grpc', () => {
     // One connection carries both calls in order: once the stream's first event is back, the server has the slow call too.
     await firstEvent;
     child.kill('SIGTERM');
-    expect(await slow).toEqual({ code: grpc.status.OK, message: 'done after 500 ms' });
+    expect(await slow).toEqual({ code: 'OK', message: 'done after 500 ms' });
     const stream = await events;
     expect(stream.code).toBe(grpc.status.OK);
     expect(stream.messages.at(-1)).toMatchObject({ bye: true });
@@ -63,15 +61,8 @@ describe('examples/grpc', () => {
 describe('three instances of examples/grpc behind a client-side round_robin channel', () => {
   test('restarted one at a time under load, default options: no call fails', async () => {
     const ports = (await Promise.all([started(), started(), started()].map(examplePorts))).map((p) => p.grpcPort);
-    const target = `ipv4:${ports.map((port) => `127.0.0.1:${port}`).join(',')}`;
-    const client = track(
-      new ExampleClient(target, insecure, {
-        'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-      }),
-    );
-    await new Promise<void>((resolve, reject) =>
-      client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())),
-    );
+    const client = track(roundRobinClient(ports.map((port) => `127.0.0.1:${port}`)));
+    await ready(client);
 
     // Four callers, each one call of 20 ms at a time: bounded load.
     const outcomes = new Map<string, number>();
@@ -79,7 +70,7 @@ describe('three instances of examples/grpc behind a client-side round_robin chan
     const caller = async (): Promise<void> => {
       while (running) {
         const { code } = await slowCall(client, 20);
-        outcomes.set(grpc.status[code], (outcomes.get(grpc.status[code]) ?? 0) + 1);
+        outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
       }
     };
     const callers = Promise.all(Array.from({ length: 4 }, caller));
