@@ -108,6 +108,17 @@ export function nestVersions(): string[] {
   return semver.sort([...conformanceVersions('@nestjs/core'), apart['@nestjs/core']!]);
 }
 
+/**
+ * The `@grpc/grpc-js` versions @lameduck/grpc's tests run, ascending: its own devDependency (1.14) and the
+ * one its `grpc-js-1.10` alias installs for the same scenarios.
+ */
+export function grpcVersions(): string[] {
+  const deps = readManifest(path.join(WORKSPACE, 'packages/grpc')).devDependencies ?? {};
+  const alias = /^npm:@grpc\/grpc-js@(.+)$/.exec(deps['grpc-js-1.10'] ?? '')?.[1];
+  if (alias === undefined) throw new Error('packages/grpc has no grpc-js-1.10 alias devDependency');
+  return semver.sort([deps['@grpc/grpc-js']!, alias]);
+}
+
 /** One npm install in its own directory, shared by the apps that run in it. */
 export interface AppInstall {
   /** Directory name and test label: `express-4.21.2`. */
@@ -211,6 +222,8 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   // the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
   const nestDevDependencies = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!;
+  const grpc = snippetNames.filter((name) => name === 'grpc' || name.startsWith('grpc-'));
+  const grpcDeps = readManifest(path.join(WORKSPACE, 'packages/grpc')).devDependencies!;
   const suffix = `-types-node-${semver.major(typesNode)}`;
   const runtimes: AppInstall[] = [
     {
@@ -242,7 +255,9 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
         ...INTEGRATIONS.map((name) => `${name}@${integrationsVersion(name)}`),
         ...common,
       ],
-      snippets: snippetNames.filter((name) => ![koa, nest, migrating, bun, deno].some((group) => group.includes(name))),
+      snippets: snippetNames.filter(
+        (name) => ![koa, nest, migrating, bun, deno, grpc].some((group) => group.includes(name)),
+      ),
     },
     {
       name: `typescript-migrating${suffix}`,
@@ -267,6 +282,16 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
       ],
       snippets: nest,
       compilerOptions: NEST_COMPILER_OPTIONS,
+    },
+    {
+      name: `typescript-grpc${suffix}`,
+      packages: ['@lameduck/core', '@lameduck/grpc'],
+      dependencies: [
+        `@grpc/grpc-js@${grpcVersions().at(-1)!}`,
+        `grpc-health-check@${grpcDeps['grpc-health-check']!}`,
+        ...common,
+      ],
+      snippets: grpc,
     },
   ];
 }
@@ -319,6 +344,11 @@ export const TYPE_PRELUDES: Record<string, string> = {
   'hono-env': '',
   'hono-http2': '',
   'hono-websockets': '',
+  grpc: '',
+  'grpc-streams': '',
+  'grpc-beside-http': '',
+  'grpc-migrating-before': '',
+  'grpc-migrating-after': '',
   'shared-manager': `import express from 'express';
 import Fastify from 'fastify';
 import { createLameduck } from '@lameduck/core';

@@ -9,6 +9,7 @@ import {
   appInstalls,
   conformanceVersions,
   FRAMEWORKS,
+  grpcVersions,
   NEST_PACKAGES,
   nestVersions,
   publishedPackages,
@@ -78,6 +79,16 @@ describe('peer ranges', () => {
     // Nest's own packages move together: the apart install pins one version for all of them but Fastify's platform.
     const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies!;
     for (const name of NEST_PACKAGES) expect(apart[name]).toBe(versions.at(-1));
+  });
+
+  test('@lameduck/grpc peers on @grpc/grpc-js and grpc-health-check: the oldest version its tests run to the end of that major', () => {
+    const manifest = readManifest(path.join(WORKSPACE, 'packages/grpc'));
+    expect(grpcVersions().map((version) => semver.major(version))).toEqual([1, 1]);
+    expect(manifest.peerDependencies!['@grpc/grpc-js']).toBe(provenRange(grpcVersions()));
+    expect(manifest.peerDependencies!['grpc-health-check']).toBe(
+      provenRange([manifest.devDependencies!['grpc-health-check']!]),
+    );
+    expect(manifest.dependencies?.['@lameduck/core']).toBe('workspace:^');
   });
 
   test('adapters depend on core through workspace:^, which pnpm pack turns into a real range', () => {
@@ -191,6 +202,14 @@ describe('the docs: supported versions', () => {
     expect(cell('`@hono/node-server`', 'Tested in CI')).toBe(conformanceVersions('@hono/node-server').join(', '));
   });
 
+  test('gRPC: the peer ranges, and every version the tests run', () => {
+    expect(cell('gRPC', 'Runs on')).toContain('`@lameduck/grpc`');
+    const peers = readManifest(path.join(WORKSPACE, 'packages/grpc')).peerDependencies!;
+    expect(code(cell('gRPC', 'Range'))).toBe(peers['@grpc/grpc-js']);
+    expect(cell('gRPC', 'Tested in CI')).toBe(grpcVersions().join(', '));
+    expect(code(cell('`grpc-health-check`', 'Range'))).toBe(peers['grpc-health-check']);
+  });
+
   test('NestJS: the peer range, and every version the tests run', () => {
     expect(cell('NestJS', 'Runs on')).toContain('`@lameduck/nestjs`');
     const peer = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!['@nestjs/core'];
@@ -211,6 +230,8 @@ describe('the docs: supported versions', () => {
       'Hono',
       '`@hono/node-server`',
       'NestJS',
+      'gRPC',
+      '`grpc-health-check`',
       'TypeScript',
     ]);
   });
@@ -233,9 +254,9 @@ describe('the snippets of README.md and docs/', () => {
 describe('release flow', () => {
   const published = publishedPackages();
 
-  test('the published packages are core, the four adapters, the Nest module and cluster', () => {
+  test('the published packages are core, the four adapters, the Nest module, cluster and gRPC', () => {
     expect(published.map((pkg) => pkg.name).sort()).toEqual(
-      ['@lameduck/core', '@lameduck/cluster', '@lameduck/nestjs', ...Object.values(ADAPTERS)].sort(),
+      ['@lameduck/core', '@lameduck/cluster', '@lameduck/nestjs', '@lameduck/grpc', ...Object.values(ADAPTERS)].sort(),
     );
   });
 
