@@ -10,6 +10,7 @@ export type {
   CleanupHook,
   HookFailure,
   HookOptions,
+  HookPhase,
   InflightRequest,
   IntervalCheck,
   LameduckState,

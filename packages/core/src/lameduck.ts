@@ -103,7 +103,11 @@ export interface Lameduck {
    * @example http.createServer((req, res) => { if (lameduck.handle(req, res)) return; app(req, res); })
    */
   handle(req: AnyRequest, res: AnyResponse): boolean;
-  /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
+  /**
+   * Registers a cleanup hook: run after the drain, phase by phase (`work`, `resources`, `telemetry`; see
+   * `HookOptions.phase`), within a phase last registered first. Returns a remover.
+   * @example lameduck.addHook(() => sdk.shutdown(), { name: 'opentelemetry', phase: 'telemetry' });
+   */
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
   /**
    * Registers a closer: it runs when the drain starts, to end long-lived connections politely
