@@ -35,6 +35,8 @@ export { inheritedListener } from './listen-fds.js';
 export type { InheritedListener } from './listen-fds.js';
 export { notifyReady } from './ready.js';
 export type { NotifyReadyOptions } from './ready.js';
+export { drainWorker } from './integrations/bullmq.js';
+export type { QueueWorkerLike } from './integrations/bullmq.js';
 // For lameduck's own packages (@lameduck/cluster): one log format and one error shape across them.
 export { createLog } from './logger.js';
 export type { Log } from './logger.js';
