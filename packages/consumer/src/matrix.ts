@@ -76,6 +76,17 @@ function conformanceVersion(name: string): string {
   return version;
 }
 
+/** The exact version of a library the integrations' tests use (packages/integrations: Socket.IO, graphql-ws, Apollo Server). */
+function integrationsVersion(name: string): string {
+  const version = readManifest(path.join(WORKSPACE, 'packages/integrations')).devDependencies?.[name];
+  if (version === undefined || version.startsWith('workspace:'))
+    throw new Error(`packages/integrations does not pin ${name}`);
+  return version;
+}
+
+/** The libraries the docs' integration pages (docs/integrations/) import, at the versions their tests use. */
+const INTEGRATIONS = ['socket.io', 'graphql', 'graphql-ws', '@apollo/server', '@as-integrations/express5'];
+
 /** Per major, the oldest and the newest tested version: the ends of each range the peer ranges claim. */
 export function rangeEnds(versions: string[]): string[] {
   const majors = new Map<number, string[]>();
@@ -205,6 +216,7 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
         newest('hono'),
         newest('@hono/node-server'),
         ...['@types/express', '@types/ws', 'ws', '@fastify/websocket'].map(pinned),
+        ...INTEGRATIONS.map((name) => `${name}@${integrationsVersion(name)}`),
         ...common,
       ],
       snippets: snippetNames.filter((name) => !koa.includes(name) && !nest.includes(name) && !migrating.includes(name)),
@@ -291,6 +303,10 @@ const adminApp = Fastify();
 `,
   ws: EXPRESS_APP,
   sse: EXPRESS_APP,
+  'socket-io': EXPRESS_APP,
+  'graphql-ws': `${EXPRESS_APP}import type { GraphQLSchema } from 'graphql';
+declare const schema: GraphQLSchema;
+`,
   'fastify-websocket': `import Fastify from 'fastify';
 import graceful from '@lameduck/fastify';
 const app = Fastify();

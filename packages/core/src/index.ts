@@ -34,6 +34,8 @@ export type { LameduckError, LameduckErrorCode } from './errors.js';
 export { inheritedListener } from './listen-fds.js';
 export type { InheritedListener } from './listen-fds.js';
 export { notifyReady } from './ready.js';
+export { drainSocketIo, SOCKET_IO_DEFAULTS } from './integrations/socket-io.js';
+export type { EngineSocketLike, SocketIoDrainOptions, SocketIoServerLike } from './integrations/socket-io.js';
 export type { NotifyReadyOptions } from './ready.js';
 export { drainWorker } from './integrations/bullmq.js';
 export type { QueueWorkerLike } from './integrations/bullmq.js';

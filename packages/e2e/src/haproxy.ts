@@ -46,8 +46,26 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-/** The config: keep-alive both ways, `http-reuse safe`, no `retry-on` and no `redispatch` (HAProxy's defaults). */
-export function haproxyConfig(check: CheckSettings, checkPath: string, slots: number, socket: string): string {
+/**
+ * Sticky sessions, as Socket.IO's long polling needs: a cookie names the server (derived from its address,
+ * so a slot pointed at a new instance gets a new one), and a client whose server is down is sent to another.
+ */
+const STICKY = `  cookie lameduck insert indirect nocache dynamic
+  dynamic-cookie-key lameduck
+  option redispatch
+`;
+
+/**
+ * The config: keep-alive both ways, `http-reuse safe`, no `retry-on` and no `redispatch` (HAProxy's
+ * defaults); `sticky` adds cookie persistence and `option redispatch`.
+ */
+export function haproxyConfig(
+  check: CheckSettings,
+  checkPath: string,
+  slots: number,
+  socket: string,
+  sticky = false,
+): string {
   return `global
   stats socket ${socket} mode 600 level admin
   log stdout format raw local0
@@ -64,7 +82,7 @@ frontend front
 backend back
   option httpchk GET ${checkPath}
   http-reuse safe
-  default-server check inter ${check.inter}ms fall ${check.fall} rise ${check.rise} disabled
+${sticky ? STICKY : ''}  default-server check inter ${check.inter}ms fall ${check.fall} rise ${check.rise} disabled
   server-template s 1-${slots} 127.0.0.1:1
 `;
 }
@@ -111,11 +129,16 @@ export function haproxyVersion(): Promise<string | undefined> {
  * Starts HAProxy in the foreground (`-db`). Its frontend listens on a socket this process bound on
  * 127.0.0.1:0 and hands over as fd 3 (`bind fd@3`): no port is picked and released, so no race.
  */
-export async function startHaproxy(check: CheckSettings, checkPath: string, slots: number): Promise<Haproxy> {
+export async function startHaproxy(
+  check: CheckSettings,
+  checkPath: string,
+  slots: number,
+  sticky = false,
+): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'lameduck-haproxy-'));
   const socket = join(dir, 'admin.sock');
   const configFile = join(dir, 'haproxy.cfg');
-  writeFileSync(configFile, haproxyConfig(check, checkPath, slots, socket));
+  writeFileSync(configFile, haproxyConfig(check, checkPath, slots, socket, sticky));
   const listener = net.createServer();
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -192,9 +215,14 @@ function terminationStates(lines: readonly string[]): Record<string, number> {
  * until UP; an old one, once exited, stays in until HAProxy's checks mark it DOWN (requests it still
  * gets are refused and count), then its slot is freed.
  */
-export async function haproxyBalancer(check: CheckSettings, checkPath: string, instances: number): Promise<Balancer> {
+export async function haproxyBalancer(
+  check: CheckSettings,
+  checkPath: string,
+  instances: number,
+  sticky = false,
+): Promise<Balancer> {
   // One spare slot: a replacement goes there before the instance it replaces leaves.
-  const haproxy = await startHaproxy(check, checkPath, instances + 1);
+  const haproxy = await startHaproxy(check, checkPath, instances + 1, sticky);
   const slots = new Map<number, number>(); // port → slot
   const free = new Set(Array.from({ length: instances + 1 }, (_, index) => index + 1));
   return {
