@@ -59,15 +59,18 @@ describe('cleanup hooks', () => {
     expect(result.graceful).toBe(true);
   });
 
-  test.each([['teardown'], [''], [1], ['Telemetry']])('an unknown phase (%p) is refused, naming the option', (phase) => {
-    const lameduck = createLameduck(quick);
-    expect(() => lameduck.addHook(() => {}, { phase: phase as never })).toThrow(
-      expect.objectContaining({
-        code: 'LAMEDUCK_INVALID_OPTION',
-        message: expect.stringContaining('option "phase" must be "work", "resources" or "telemetry"; received'),
-      }),
-    );
-  });
+  test.each([['teardown'], [''], [1], ['Telemetry']])(
+    'an unknown phase (%p) is refused, naming the option',
+    (phase) => {
+      const lameduck = createLameduck(quick);
+      expect(() => lameduck.addHook(() => {}, { phase: phase as never })).toThrow(
+        expect.objectContaining({
+          code: 'LAMEDUCK_INVALID_OPTION',
+          message: expect.stringContaining('option "phase" must be "work", "resources" or "telemetry"; received'),
+        }),
+      );
+    },
+  );
 
   test('the overall deadline cuts hooks short, and hooks it leaves no time for are reported, not started', async () => {
     const lameduck = createLameduck({ ...quick, timeout: 400, cleanupReserve: 100, hookTimeout: 10_000 });

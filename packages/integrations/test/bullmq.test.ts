@@ -75,7 +75,7 @@ test(`${TOTAL} jobs, three workers restarted one by one under load (SIGTERM): ea
       return child;
     };
     // One of the three serves its own probes; the other two have no HTTP server at all.
-    const variants = [{}, { PROBES: '1' }, {}];
+    const variants: Record<string, string>[] = [{}, { PROBES: '1' }, {}];
     const workers = variants.map(spawn);
     await Promise.all(workers.map((worker) => worker.event(is('ready'))));
 

@@ -57,7 +57,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`initdb failed: ${(error as Error).message}\n${stderr}`);
+    throw new Error(`initdb failed: ${(error as Error).message}\n${stderr}`, { cause: error });
   }
   const settings = ['listen_addresses=', `unix_socket_directories=${dir}`, 'fsync=off', 'synchronous_commit=off'];
   const [program, args] = command(path.join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((s) => ['-c', s])]);
