@@ -29,7 +29,10 @@ test('close() when the shutdown starts, awaited by the drain; cancelAllJobs() wh
     },
   };
   drainWorker(lameduck, worker);
-  const removed = { close: () => Promise.resolve(calls.push('removed')), cancelAllJobs: () => calls.push('removed') };
+  const removed = {
+    close: async () => void calls.push('removed'),
+    cancelAllJobs: () => void calls.push('removed'),
+  };
   drainWorker(lameduck, removed)();
   const result = await lameduck.shutdown();
   expect(calls).toEqual(['close:lameduck', 'cancel:true:lameduck: the shutdown deadline is near']);
