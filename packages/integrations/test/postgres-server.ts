@@ -62,7 +62,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const settings = ['listen_addresses=', `unix_socket_directories=${dir}`, 'fsync=off', 'synchronous_commit=off'];
   const [program, args] = command(path.join(BIN, 'postgres'), ['-D', data, ...settings.flatMap((s) => ['-c', s])]);
   const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A test that gives up waiting for it (a timed-out beforeAll) never calls stop(): it ends with the test process.
+  const orphaned = (): void => void child.kill('SIGINT');
+  process.once('exit', orphaned);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  void exited.then(() => process.off('exit', orphaned));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
     await exited;

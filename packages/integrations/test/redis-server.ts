@@ -43,7 +43,11 @@ export function startRedis(): Promise<RedisServer> {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
+  // A test that gives up waiting for it (a timed-out beforeAll) never calls stop(): it ends with the test process.
+  const orphaned = (): void => void child.kill('SIGTERM');
+  process.once('exit', orphaned);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  void exited.then(() => process.off('exit', orphaned));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
