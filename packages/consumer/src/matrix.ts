@@ -85,7 +85,10 @@ function integrationsVersion(name: string): string {
 }
 
 /** The libraries the docs' integration pages (docs/integrations/) import, at the versions their tests use. */
-const INTEGRATIONS = ['socket.io', 'graphql', 'graphql-ws', '@apollo/server', '@as-integrations/express5'];
+const INTEGRATIONS = [
+  ...['socket.io', 'graphql', 'graphql-ws', '@apollo/server', '@as-integrations/express5'],
+  ...['bullmq', 'ioredis', 'pg', '@types/pg', '@opentelemetry/api', '@opentelemetry/sdk-node'],
+];
 
 /** Per major, the oldest and the newest tested version: the ends of each range the peer ranges claim. */
 export function rangeEnds(versions: string[]): string[] {
@@ -329,6 +332,9 @@ const drain = graceful();
 /** The database pool the migration guides' snippets query and close. */
 const POOL = 'declare const pool: { query(sql: string): Promise<unknown>; end(): Promise<void> };\n';
 
+/** A manager, for the snippets that use one made elsewhere on their page. */
+const MANAGER = "import { createLameduck } from '@lameduck/core';\nconst lameduck = createLameduck();\n";
+
 /** What each snippet refers to without defining (the app of the snippet before it, TLS keys), as declarations. */
 export const TYPE_PRELUDES: Record<string, string> = {
   'node-http': 'declare const pool: { end(): Promise<void> };\n',
@@ -363,6 +369,26 @@ const adminApp = Fastify();
   'graphql-ws': `${EXPRESS_APP}import type { GraphQLSchema } from 'graphql';
 declare const schema: GraphQLSchema;
 `,
+  'shutdown-order': `import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { QueueWorkerLike } from '@lameduck/core';
+declare const sdk: { shutdown(): Promise<void> };
+declare const pool: { end(): Promise<void> };
+declare const redis: { quit(): Promise<unknown> };
+declare const scheduler: { stop(): void };
+declare const worker: QueueWorkerLike;
+declare function app(req: IncomingMessage, res: ServerResponse): void;
+`,
+  bullmq: `${MANAGER}declare function sendEmail(data: unknown, signal?: AbortSignal): Promise<void>;
+`,
+  'bullmq-worker-only': `import type { Worker } from 'bullmq';
+declare const worker: Worker;
+`,
+  'bullmq-probes': `import http from 'node:http';
+import type { Worker } from 'bullmq';
+${MANAGER}declare const worker: Worker;
+`,
+  'pg-pool': MANAGER,
+  opentelemetry: MANAGER,
   'fastify-websocket': `import Fastify from 'fastify';
 import graceful from '@lameduck/fastify';
 const app = Fastify();

@@ -102,7 +102,7 @@ export interface FrameworkClose {
 /**
  * For adapters of frameworks with their own close (Fastify's `close()` and its `onClose` hooks):
  * closing the framework drains first, and a shutdown started elsewhere (a signal) closes the
- * framework as its first cleanup hook, so the application's close hooks run before the result.
+ * framework in the first cleanup phase (`work`), so the application's close hooks run before its pools close.
  * Either way the framework closes once, within `max(hookTimeout, cleanupReserve)`.
  * @example
  * const framework = coordinateFrameworkClose(lameduck, { name: 'fastify.close()', close: () => fastify.close() });
@@ -119,6 +119,7 @@ export function coordinateFrameworkClose(
   lameduck.addHook(() => (closeStarted ? closed : framework.close()), {
     name: framework.name,
     timeout: Math.max(lameduck.options.hookTimeout, lameduck.options.cleanupReserve),
+    phase: 'work',
   });
   return {
     closing() {

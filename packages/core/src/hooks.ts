@@ -1,13 +1,20 @@
-/** Cleanup hooks: registered with their names and timeouts, run after the servers have closed, last registered first. */
+/** Cleanup hooks: registered with their names, timeouts and phases, run after the servers have closed, phase by phase, last registered first. */
 import { raceTimer, type Clock } from './deadline.js';
 import { createError, invalidOption } from './errors.js';
-import type { CleanupHook, HookFailure, HookOptions } from './types.js';
+import type { CleanupHook, HookFailure, HookOptions, HookPhase } from './types.js';
+
+/**
+ * The cleanup phases, in the order they run: what still uses resources (a framework's own close, job
+ * workers), then the resources (pools, clients), then telemetry (so it records everything before it).
+ */
+export const HOOK_PHASES: readonly HookPhase[] = ['work', 'resources', 'telemetry'];
 
 /** A registered hook. */
 export interface Hook {
   readonly name: string;
   readonly fn: CleanupHook;
   readonly timeout: number;
+  readonly phase: HookPhase;
 }
 
 /** Hook runs as they are reported to the caller, one at a time. */
@@ -35,12 +42,14 @@ export function createHooks(defaultTimeout: number): Hooks {
       if (typeof hook !== 'function') throw invalidOption('hook', 'a function', hook);
       const name = options?.name ?? (hook.name === '' ? `hook #${added + 1}` : hook.name);
       const timeout = options?.timeout ?? defaultTimeout;
+      const phase = options?.phase ?? 'resources';
       if (typeof name !== 'string' || name === '') throw invalidOption('name', 'a non-empty string', name);
       if (!Number.isInteger(timeout) || timeout < 1 || timeout > 2_147_483_647) {
         throw invalidOption('timeout', 'a whole number of milliseconds from 1 to 2147483647', timeout);
       }
+      if (!HOOK_PHASES.includes(phase)) throw invalidOption('phase', '"work", "resources" or "telemetry"', phase);
       added++;
-      const entry: Hook = { name, fn: hook, timeout };
+      const entry: Hook = { name, fn: hook, timeout, phase };
       list.push(entry);
       return () => {
         const index = list.indexOf(entry);
@@ -76,8 +85,13 @@ function runOne(hook: Hook, limit: number): Promise<HookFailure | undefined> {
   });
 }
 
+/** The order hooks run in: phase by phase, and within a phase last registered first. */
+export function hookOrder(hooks: readonly Hook[]): Hook[] {
+  return HOOK_PHASES.flatMap((phase) => hooks.filter((hook) => hook.phase === phase).reverse());
+}
+
 /**
- * Runs `hooks` last-registered first, one after the other. Each gets `min(hook.timeout, time left
+ * Runs `hooks` in `hookOrder()`, one after the other. Each gets `min(hook.timeout, time left
  * until `deadline`)`; a hook that throws or hangs is reported and the next one still runs. Hooks
  * reached after `deadline` are not started and are reported as timed out.
  */
@@ -89,8 +103,7 @@ export async function runHooks(
 ): Promise<HookFailure[]> {
   const failures: HookFailure[] = [];
   let deadlineReached = false;
-  for (let index = hooks.length - 1; index >= 0; index--) {
-    const hook = hooks[index]!;
+  for (const hook of hookOrder(hooks)) {
     const started = now();
     const left = Math.floor(deadline - started);
     let failure: HookFailure | undefined;

@@ -12,6 +12,7 @@ export type {
   Drainable,
   HookFailure,
   HookOptions,
+  HookPhase,
   InflightRequest,
   IntervalCheck,
   LameduckState,
@@ -42,6 +43,8 @@ export { notifyReady } from './ready.js';
 export { drainSocketIo, SOCKET_IO_DEFAULTS } from './integrations/socket-io.js';
 export type { EngineSocketLike, SocketIoDrainOptions, SocketIoServerLike } from './integrations/socket-io.js';
 export type { NotifyReadyOptions } from './ready.js';
+export { drainWorker } from './integrations/bullmq.js';
+export type { QueueWorkerLike } from './integrations/bullmq.js';
 // For lameduck's own packages (@lameduck/cluster): one log format and one error shape across them.
 export { createLog } from './logger.js';
 export type { Log } from './logger.js';

@@ -133,7 +133,11 @@ export interface Lameduck {
   fetch<Rest extends unknown[], Result extends Response | undefined | void>(
     handler: (request: Request, ...rest: Rest) => Result | Promise<Result>,
   ): (request: Request, ...rest: Rest) => Promise<Result | Response>;
-  /** Registers a cleanup hook (run after servers close, last registered first). Returns a remover. */
+  /**
+   * Registers a cleanup hook: run after the drain, phase by phase (`work`, `resources`, `telemetry`; see
+   * `HookOptions.phase`), within a phase last registered first. Returns a remover.
+   * @example lameduck.addHook(() => sdk.shutdown(), { name: 'opentelemetry', phase: 'telemetry' });
+   */
   addHook(hook: CleanupHook, options?: HookOptions): () => void;
   /**
    * Registers a closer: it runs when the drain starts, to end long-lived connections politely

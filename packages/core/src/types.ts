@@ -132,12 +132,26 @@ export type CheckOutcome =
 /** A cleanup hook; its signal aborts when the hook's time is up. */
 export type CleanupHook = (signal: AbortSignal) => unknown;
 
+/**
+ * When a cleanup hook runs: hooks run phase by phase in this order, and within a phase last registered
+ * first. `work`: what still uses resources (job workers, schedulers, a framework's own close);
+ * `resources`: pools, clients, caches; `telemetry`: tracing, metrics and log shipping, last, so they
+ * record everything before them.
+ */
+export type HookPhase = 'work' | 'resources' | 'telemetry';
+
 /** Options of `lameduck.addHook()`. */
 export interface HookOptions {
   /** Name used in logs and in the result; defaults to the function's name or `hook #N`. */
   name?: string;
   /** How long this hook may run, in milliseconds; defaults to the manager's `hookTimeout`. */
   timeout?: number;
+  /**
+   * The phase it runs in: `work`, then `resources`, then `telemetry`; within a phase, last registered first.
+   * @default 'resources'
+   * @example lameduck.addHook(() => sdk.shutdown(), { name: 'opentelemetry', phase: 'telemetry' })
+   */
+  phase?: HookPhase;
 }
 
 /** A hook that threw, rejected, ran out of time or got no time at all. */

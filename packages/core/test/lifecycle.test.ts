@@ -43,6 +43,35 @@ describe('cleanup hooks', () => {
     expect(result).toMatchObject({ graceful: false, forced: false, exitCode: 1 });
   });
 
+  test('run phase by phase (work, resources, telemetry) whatever the order they were registered in', async () => {
+    const lameduck = createLameduck(quick);
+    const ran: string[] = [];
+    const hook = (name: string) => () => void ran.push(name);
+    lameduck.addHook(hook('telemetry'), { phase: 'telemetry' });
+    lameduck.addHook(hook('pool'));
+    lameduck.addHook(hook('worker'), { phase: 'work' });
+    lameduck.addHook(hook('logs'), { phase: 'telemetry' });
+    lameduck.addHook(hook('cache'), { phase: 'resources' });
+    lameduck.addHook(hook('scheduler'), { phase: 'work' });
+    const result = await lameduck.shutdown();
+    // Within a phase, last registered first; a hook without a phase is a resource.
+    expect(ran).toEqual(['scheduler', 'worker', 'cache', 'pool', 'logs', 'telemetry']);
+    expect(result.graceful).toBe(true);
+  });
+
+  test.each([['teardown'], [''], [1], ['Telemetry']])(
+    'an unknown phase (%p) is refused, naming the option',
+    (phase) => {
+      const lameduck = createLameduck(quick);
+      expect(() => lameduck.addHook(() => {}, { phase: phase as never })).toThrow(
+        expect.objectContaining({
+          code: 'LAMEDUCK_INVALID_OPTION',
+          message: expect.stringContaining('option "phase" must be "work", "resources" or "telemetry"; received'),
+        }),
+      );
+    },
+  );
+
   test('the overall deadline cuts hooks short, and hooks it leaves no time for are reported, not started', async () => {
     const lameduck = createLameduck({ ...quick, timeout: 400, cleanupReserve: 100, hookTimeout: 10_000 });
     const ran: string[] = [];
