@@ -9,7 +9,6 @@ export type {
   CheckSpec,
   CleanupHook,
   DrainTarget,
-  Drainable,
   HookFailure,
   HookOptions,
   HookPhase,
@@ -28,8 +27,9 @@ export type {
 } from './types.js';
 export { CHANNELS } from './channels.js';
 export { DRAINABLE } from './targets.js';
+export type { Drainable } from './targets.js';
 export type { BunServer, DenoServer, FetchServer } from './fetch/servers.js';
-export type { FetchInfo } from './fetch/handler.js';
+export type { BunFetchInfo, DenoFetchInfo, FetchInfo } from './fetch/handler.js';
 export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';

@@ -18,7 +18,7 @@ import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, typ
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
-import { createTargets, isDrainable } from './targets.js';
+import { createTargets, isDrainable, type Drainable } from './targets.js';
 import { createTasks, type Tasks } from './tasks.js';
 import { createTracker, type Tracker } from './tracker/index.js';
 import { createWatchdog, lineFormat } from './watchdog/index.js';
@@ -27,7 +27,6 @@ import type {
   AnyResponse,
   AttachableServer,
   CleanupHook,
-  Drainable,
   HookOptions,
   LameduckState,
   LameduckStats,

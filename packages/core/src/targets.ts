@@ -1,10 +1,20 @@
 /** Drain targets: what a manager drains besides node:http servers (a gRPC server, `Bun.serve`), under the same phases. */
 import { createError } from './errors.js';
 import type { Tracker } from './tracker/index.js';
-import type { DrainTarget, kDrainable, Drainable, InflightRequest, LameduckState, TargetManager } from './types.js';
+import type { DrainTarget, InflightRequest, LameduckState, TargetManager } from './types.js';
 
 /** The key of the method that turns an object into a `DrainTarget` for a manager (see `Drainable`). */
-export const DRAINABLE: typeof kDrainable = Symbol.for('lameduck.drainable') as typeof kDrainable;
+export const DRAINABLE: unique symbol = Symbol.for('lameduck.drainable');
+
+/**
+ * Something `attach()` drains besides a node:http server: it makes a `DrainTarget` for the manager it
+ * is attached to. Adapter packages return these (a gRPC server, say); the key is `DRAINABLE`
+ * (`Symbol.for('lameduck.drainable')`).
+ */
+export interface Drainable {
+  /** Makes this object's drain target for `manager` (called once, by `attach()`). */
+  [DRAINABLE](manager: TargetManager): DrainTarget;
+}
 
 /** True when `value` carries a `[DRAINABLE]` method: `attach()` then drains it as a target. */
 export function isDrainable(value: unknown): value is Drainable {

@@ -19,18 +19,6 @@ export type Task<T> = PromiseLike<T> | ((signal: AbortSignal) => T | PromiseLike
  */
 export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
-/** The type of `DRAINABLE` (`Symbol.for('lameduck.drainable')`), declared here so that this module imports nothing at runtime. */
-export declare const kDrainable: unique symbol;
-
-/**
- * Something `attach()` drains besides a node:http server: it makes a `DrainTarget` for the manager it
- * is attached to. Adapter packages return these (a gRPC server, a `Bun.serve()` server); the key is
- * `Symbol.for('lameduck.drainable')`, exported as `DRAINABLE`.
- */
-export interface Drainable {
-  [kDrainable](manager: TargetManager): DrainTarget;
-}
-
 /** What a drain target sees of its manager (the manager itself, `Lameduck`, is passed). */
 export interface TargetManager {
   /** Where the manager is: `serving`, `lameduck`, `draining`, `cleanup`, `closed`. */
@@ -55,7 +43,12 @@ export interface DrainTarget {
   /** The drain starts: stop accepting; resolve once everything in flight has ended. Called once. */
   drain(): Promise<void>;
   /** The drain deadline: cancel what is left; return what was still in flight and how many connections closed. */
-  force(): { stuck: InflightRequest[]; destroyed: number };
+  force(): {
+    /** What was still in flight, described as requests are. */
+    stuck: InflightRequest[];
+    /** Connections (or streams) closed by force. */
+    destroyed: number;
+  };
   /** Requests (calls, streams) in flight now. */
   inflightCount(): number;
   /** Requests in flight now, described (the progress log, a second signal). */
@@ -63,7 +56,12 @@ export interface DrainTarget {
   /** Open connections. */
   connectionCount?(): number;
   /** Since the shutdown started: requests completed, and requests read whose answer was never sent. */
-  counts(): { completed: number; lost: number };
+  counts(): {
+    /** Requests completed since the shutdown started. */
+    completed: number;
+    /** Requests read whose answer was never sent. */
+    lost: number;
+  };
   /** The shutdown is over (or the target detached): let go of listeners and timers. */
   dispose?(): void;
 }

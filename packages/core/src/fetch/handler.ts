@@ -11,8 +11,25 @@ export interface FetchManager {
  * What a runtime passes its fetch handler beside the request: `Bun.serve` its server (`requestIP()`),
  * `Deno.serve` its `ServeHandlerInfo` (`remoteAddr`). Only the client's address is read, for the probes.
  */
-export type FetchInfo =
-  { requestIP(request: Request): { address: string } | null } | { remoteAddr: { hostname?: string } } | undefined;
+export type FetchInfo = BunFetchInfo | DenoFetchInfo | undefined;
+
+/** What `Bun.serve` passes beside the request: its server. */
+export interface BunFetchInfo {
+  /** The client's address for `request`. */
+  requestIP(request: Request): {
+    /** The IP address. */
+    address: string;
+  } | null;
+}
+
+/** What `Deno.serve` passes beside the request: its `ServeHandlerInfo`. */
+export interface DenoFetchInfo {
+  /** The client's address. */
+  remoteAddr: {
+    /** The IP address. */
+    hostname?: string;
+  };
+}
 
 /** The client's address, from what the runtime passed beside the request. */
 export function remoteAddressOf(request: Request, info: unknown): string | undefined {

@@ -1,13 +1,16 @@
 /** `Bun.serve()` and `Deno.serve()` servers as one drain target: each runtime's own stop, driven by the manager's phases. */
 import { DRAINABLE } from '../targets.js';
-import type { DrainTarget, Drainable } from '../types.js';
+import type { Drainable } from '../targets.js';
+import type { DrainTarget } from '../types.js';
 import type { FetchRequests } from './requests.js';
 
 /** What lameduck uses of the server `Bun.serve()` returns. */
 export interface BunServer {
   /** `stop(false)`: refuse new connections, close idle ones, resolve once in-flight requests end; `stop(true)`: close all. */
   stop(closeActiveConnections?: boolean): Promise<void>;
+  /** Requests in flight. */
   readonly pendingRequests: number;
+  /** WebSockets open. */
   readonly pendingWebSockets: number;
 }
 
@@ -15,7 +18,9 @@ export interface BunServer {
 export interface DenoServer {
   /** Refuses new connections; resolves once in-flight responses have been sent. */
   shutdown(): Promise<void>;
+  /** Resolves once the server has closed. */
   readonly finished: Promise<void>;
+  /** Where it listens. */
   readonly addr: unknown;
 }
 
