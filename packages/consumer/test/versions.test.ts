@@ -185,6 +185,17 @@ describe('the docs: supported versions', () => {
   });
 
   test.each([
+    ['Bun', 'BUN_VERSION'],
+    ['Deno', 'DENO_VERSION'],
+  ])('%s: the version .ci/run installs and runs the examples on', (label, variable) => {
+    const script = fs.readFileSync(path.join(WORKSPACE, '.ci/run'), 'utf8');
+    const version = new RegExp(`^${variable}="([^"]+)"$`, 'm').exec(script)?.[1];
+    expect(version).toBeDefined();
+    expect(cell(label, 'Tested in CI')).toBe(version);
+    expect(code(cell(label, 'Range'))).toBe(`^${version!}`);
+  });
+
+  test.each([
     ['Express', 'express'],
     ['Fastify', 'fastify'],
     ['Koa', 'koa'],
@@ -224,6 +235,8 @@ describe('the docs: supported versions', () => {
   test('the table has no row the tests above do not check', () => {
     expect(rows.map((row) => row['Runs on']!.split(' ')[0])).toEqual([
       'Node.js',
+      'Bun',
+      'Deno',
       'Express',
       'Fastify',
       'Koa',
@@ -243,8 +256,14 @@ describe('the snippets of README.md and docs/', () => {
   test('every snippet is type-checked, exactly once, and each runnable one has a consumer app', () => {
     const names = [...snippets.keys()].sort();
     expect(Object.keys(TYPE_PRELUDES).sort()).toEqual(names);
-    const checked = typecheckInstalls(names).flatMap((install) => install.snippets);
-    expect(checked.sort()).toEqual(names);
+    // Bun's and Deno's snippets are checked with the newest @types/node only: every snippet with some, none twice with one.
+    const checked = new Set<string>();
+    for (const typesNode of typesNodeVersions()) {
+      const once = typecheckInstalls(names, typesNode).flatMap((install) => install.snippets);
+      expect(new Set(once).size).toBe(once.length);
+      for (const name of once) checked.add(name);
+    }
+    expect([...checked].sort()).toEqual(names);
     const run = appInstalls().flatMap((install) => install.snippets);
     expect(new Set(run)).toEqual(new Set(['node-http', ...FRAMEWORKS, 'nestjs']));
     for (const name of Object.keys(RUN_PRELUDES)) expect(run).toContain(name);
