@@ -2,7 +2,7 @@
 // Nest 12 ships ES modules only, which Jest's CommonJS runtime cannot require on Node 22; this project runs
 // the same suite's files as ES modules (node --experimental-vm-modules), with Nest resolved from the
 // separate install in packages/nestjs/test/nest-12.
-import base from '../../jest.config.mjs';
+import base from '../../jest.config.ts';
 
 const [transformer, { tsconfig }] = base.transform['^.+\\.ts$'];
 const NEST_12 = '<rootDir>/packages/nestjs/test/nest-12/node_modules/';
