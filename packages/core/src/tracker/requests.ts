@@ -8,6 +8,7 @@ import { inflightStreams } from './http2.js';
 import { becameIdle, noteActivity, reviewAtDrainStart } from './idle.js';
 import {
   closeAfterResponseTo,
+  internalsForbidden,
   keepAfterResponseTo,
   socketRequests,
   timersNow,
@@ -109,9 +110,12 @@ function markLast(connection: Connection, response: ServerResponse): void {
 function learn(state: TrackerState, connection: Connection): void {
   if (connection.upgrade !== undefined || connection.session !== undefined || connection.http === undefined) return;
   if (state.public) {
+    if (!state.decided) adoptUnfollowed(state, connection);
     // Followed since attach(): each pending request comes with its response.
-    const res = connection.pending.at(-1)?.res;
-    if (res !== undefined) markLast(connection, res);
+    const last = connection.pending.at(-1);
+    if (last === undefined) return;
+    lingerIfBodyArriving(last.req, state);
+    if (last.res !== undefined) markLast(connection, last.res);
     return;
   }
   const known = socketRequests(connection.http);
@@ -129,6 +133,23 @@ function learn(state: TrackerState, connection: Connection): void {
   const { response } = known;
   if (response !== undefined && response.req === last.req) markLast(connection, response);
   else if (closeAfterResponseTo(last.req)) connection.closerRequest = last.req;
+}
+
+/**
+ * The shutdown started before the runtime check decided (no response has finished yet), so requests are
+ * followed through the server's `request` event: a request handed to the application another way (engine.io
+ * takes the server's `request` listeners and calls them only for other paths) was not seen. Where Node's
+ * private state can be read, the request it says is in flight is followed from now on.
+ */
+function adoptUnfollowed(state: TrackerState, connection: Connection): void {
+  const response = internalsForbidden() ? undefined : socketRequests(connection.http!)?.response;
+  if (response === undefined || connection.pending.some((pending) => pending.req === response.req)) return;
+  const req = response.req;
+  connection.pending.push({ req, res: response, started: undefined });
+  state.busy.add(connection);
+  response.on('close', () => {
+    if (response.writableFinished) responseFinished(state, connection, req, response);
+  });
 }
 
 /** A request read on `connection`: in flight; once shutdown has started, its response is the connection's last. */
