@@ -64,7 +64,11 @@ describe('three instances of examples/grpc behind a client-side round_robin chan
     const client = track(roundRobinClient(ports.map((port) => `127.0.0.1:${port}`)));
     await ready(client);
 
-    // Four callers, each one call of 20 ms at a time: bounded load.
+    // Four callers, each one call of 20 ms at a time: bounded load. The channel retries UNAVAILABLE (see
+    // roundRobinClient): a restarted address reconnects only after the channel's reconnect backoff (1 s at
+    // first), which can outlast the next restart, and while every address is reconnecting a call fails at
+    // pick time, before any server has it ("round_robin: No connection established"; 96 to 232 calls in
+    // some runs without the retry policy).
     const outcomes = new Map<string, number>();
     let running = true;
     const caller = async (): Promise<void> => {
