@@ -1,4 +1,5 @@
 /** The runnable examples as child processes: started exactly as their `start` scripts say. */
+import http from 'node:http';
 import { join } from 'node:path';
 import { exampleCommand, runtimeBinary, spawnChild, stopChild, type Child, type Runtime } from '@lameduck/test-utils';
 
@@ -66,6 +67,29 @@ export async function startActivated(name: string, port: number, env: Record<str
     );
   });
   return child;
+}
+
+/**
+ * GET `/events` (server-sent events) over `agent`: `first` resolves with the first chunk, `text` with the
+ * whole stream once the server ends it.
+ */
+export function eventStream(port: number, agent: http.Agent): { first: Promise<void>; text: Promise<string> } {
+  let first!: () => void;
+  const firstChunk = new Promise<void>((resolve) => (first = resolve));
+  const text = new Promise<string>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/events', agent }, (res) => {
+      let received = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        received += chunk;
+        first();
+      });
+      res.on('end', () => resolve(received));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  return { first: firstChunk, text };
 }
 
 /** Kills (SIGKILL) every example a test left running and waits for it: call from afterEach. */

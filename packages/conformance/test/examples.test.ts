@@ -1,8 +1,16 @@
 /** The runnable examples, started exactly as their `start` scripts say, drained by real signals. */
 import http from 'node:http';
 import { WebSocket } from 'ws';
-import { deferred, freePort, once, request, type Line, type Reply } from '@lameduck/test-utils';
-import { listening, RUNTIME, RUNTIME_EXAMPLES, startActivated, startExample, stopExamples } from './example-process.js';
+import { freePort, once, request, type Line, type Reply } from '@lameduck/test-utils';
+import {
+  eventStream,
+  listening,
+  RUNTIME,
+  RUNTIME_EXAMPLES,
+  startActivated,
+  startExample,
+  stopExamples,
+} from './example-process.js';
 
 const agents: http.Agent[] = [];
 
@@ -109,26 +117,13 @@ describe.each(RUNTIME_EXAMPLES)('examples/%s', (name) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     expect(String((await once(socket, 'message'))[0])).toMatch(/^hello from /);
     const closed = once(socket, 'close');
-    const firstEvent = deferred();
-    const stream = new Promise<string>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: keepAliveAgent() }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-          firstEvent.resolve();
-        });
-        res.on('end', () => resolve(text));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
-    await firstEvent.promise;
+    const stream = eventStream(port, keepAliveAgent());
+    await stream.first;
     example.kill('SIGTERM');
 
     const [code, reason] = await closed;
     expect([code, String(reason)]).toEqual([1001, 'server shutting down']);
-    expect(await stream).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
+    expect(await stream.text).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 

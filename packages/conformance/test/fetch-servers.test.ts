@@ -4,7 +4,6 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import {
-  deferred,
   exampleCommand,
   once,
   request,
@@ -14,6 +13,7 @@ import {
   type Line,
   type Runtime,
 } from '@lameduck/test-utils';
+import { eventStream } from './example-process.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const ENV = { PORT: '0', HOST: '127.0.0.1', READINESS_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '10000' };
@@ -110,27 +110,14 @@ describe.each<Runtime>(['bun', 'deno'])('examples/hono on %s', (runtime) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     expect(String((await once(socket, 'message'))[0])).toBe('hello from hono');
     const closed = once(socket, 'close');
-    const firstEvent = deferred();
-    const stream = new Promise<string>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: keepAlive() }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-          firstEvent.resolve();
-        });
-        res.on('end', () => resolve(text));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
-    await firstEvent.promise;
+    const stream = eventStream(port, keepAlive());
+    await stream.first;
     example.kill('SIGTERM');
 
     const [code, reason] = await closed;
     // Deno's WebSocket capitalises the reason's first letter as it sends the close frame.
     expect([code, String(reason).toLowerCase()]).toEqual([1001, 'server shutting down']);
-    expect(await stream).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
+    expect(await stream.text).toMatch(/^data: 0\n\n(data: \d+\n\n)*event: bye\ndata: server shutting down\n\n$/);
     expect(await example.exited).toEqual({ code: 0, signal: null });
   });
 });
