@@ -9,6 +9,7 @@ import { createChecks } from './checks.js';
 import { createPhaseSignals, systemClock, type Clock } from './deadline.js';
 import { createError, invalidOption } from './errors.js';
 import { createHooks } from './hooks.js';
+import { withGetters } from './getters.js';
 import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
 import { createPhase, type Phase } from './phase.js';
@@ -218,21 +219,18 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const platform = detectPlatform();
   const probers = createProbers(now);
   // What the probes and the 503 read: the options, and where the manager is now.
-  const view = {
-    options,
-    log,
-    now,
-    events,
-    availability,
-    checks,
-    get state() {
-      return phase.state;
+  const view = withGetters(
+    {
+      options,
+      log,
+      now,
+      events,
+      availability,
+      checks,
+      probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
     },
-    get reason() {
-      return phase.reason;
-    },
-    probed: (req: AnyRequest) => probers.record(req, phase.state !== 'serving'),
-  };
+    { state: () => phase.state, reason: () => phase.reason },
+  );
   const rejections = createRejections(view);
   const nodeTracker = createTracker({
     idleGrace: options.idleGrace,
@@ -248,17 +246,19 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   // The shutdown drives node:http servers and every other drain target (gRPC, Bun.serve) as one.
   const { targets, combined: tracker } = createTargets(nodeTracker);
   const accepting = (): boolean => phase.state === 'serving' || phase.state === 'lameduck';
-  const fetchRequests = createFetchRequests({
-    probes: view,
-    now,
-    get state() {
-      return phase.state;
-    },
-    accepting,
-    keepServing: options.keepServing,
-    nearDeadline: signals.nearDeadline,
-    reject: rejections.reject,
-  });
+  const fetchRequests = createFetchRequests(
+    withGetters(
+      {
+        probes: view,
+        now,
+        accepting,
+        keepServing: options.keepServing,
+        nearDeadline: signals.nearDeadline,
+        reject: rejections.reject,
+      },
+      { state: () => phase.state },
+    ),
+  );
   const fetchServers = createFetchServers(fetchRequests);
   const tasks = createTasks({ phase, signal: signals.closing });
   const hooks = createHooks(options.hookTimeout);
@@ -275,13 +275,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   };
   const keepServing = options.keepServing;
 
-  const lameduck: Lameduck = {
-    get state() {
-      return phase.state;
-    },
-    get accepting() {
-      return accepting();
-    },
+  const members: Omit<Lameduck, 'state' | 'accepting'> = {
     signal: signals.closing,
     drainSignal: signals.draining,
     deadlineSignal: signals.nearDeadline,
@@ -297,13 +291,13 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
         tracker.attach(checkServer(server));
       }
       watchdog.attached();
-      return this;
+      return lameduck;
     },
     detach(server) {
       if (isDrainable(server)) targets.remove(server);
       else if (isFetchServer(server)) fetchServers.remove(server);
       else tracker.detach(server);
-      return this;
+      return lameduck;
     },
     trackRequest(req, res) {
       // Once closed, the tracker is disposed: a stray request must not attach its server again.
@@ -393,6 +387,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       return statsOf({ phase, tracker, servers: others, tasks, availability, rejections, events, times });
     },
   };
+  // Adapters read intercept() from it on every request.
+  const lameduck: Lameduck = withGetters(members, { state: () => phase.state, accepting });
   return lameduck;
 }
 

@@ -88,9 +88,6 @@ function send(c: Context<Env>, { status, headers, body }: PlainResponse): Respon
  */
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
-  // Looked up once: the manager, an object literal with getters, is a dictionary-mode object in V8, where
-  // every property lookup on the request path costs a hash lookup.
-  const intercept = lameduck.intercept.bind(lameduck);
   // Not an async function: while serving it hands on next()'s own promise, with no promise of its own.
   const middleware = createMiddleware<Env>(function lameduckMiddleware(c, next) {
     const { incoming, outgoing } = (c.env ?? {}) as NodeBindings;
@@ -102,7 +99,7 @@ export function graceful(options?: GracefulOptions): GracefulMiddleware {
     // An upgrade (WebSocket) request: @hono/node-server and @hono/node-ws run the app with no response;
     // core's own upgrade listener has already refused it if the listener is closed.
     if (outgoing === undefined) return next();
-    const answer = intercept(incoming, outgoing);
+    const answer = lameduck.intercept(incoming, outgoing);
     if (answer === undefined) return next();
     return answer.then((response) => send(c, response));
   });
