@@ -221,8 +221,8 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
   const bun = snippetNames.filter((name) => name.startsWith('bun-'));
   const deno = snippetNames.filter((name) => name.startsWith('deno-'));
   const runtimeTypes = readManifest(path.join(WORKSPACE, 'examples/hono')).devDependencies!;
-  // The Nest snippets, on the conformance suite's Nest with the terminus and testing the module's tests use (the apps build
-  // the README's on every tested major).
+  // The Nest snippets, on the conformance suite's Nest with the terminus, testing and microservices the module's tests use
+  // (the apps build the README's on every tested major).
   const nest = snippetNames.filter((name) => name === 'nestjs' || name.startsWith('nestjs-'));
   const nestDevDependencies = readManifest(path.join(WORKSPACE, 'packages/nestjs')).devDependencies!;
   const grpc = snippetNames.filter((name) => name === 'grpc' || name.startsWith('grpc-'));
@@ -276,10 +276,14 @@ export function typecheckInstalls(snippetNames: string[], typesNode = typesNodeV
     },
     {
       name: `typescript-nestjs${suffix}`,
-      packages: ['@lameduck/core', '@lameduck/nestjs'],
+      packages: ['@lameduck/core', '@lameduck/nestjs', '@lameduck/grpc'],
       dependencies: [
         ...NEST_PACKAGES.map((name) => `${name}@${nestVersions()[0]!}`),
-        ...['@nestjs/terminus', '@nestjs/testing'].map((name) => `${name}@${nestDevDependencies[name]!}`),
+        ...['@nestjs/terminus', '@nestjs/testing', '@nestjs/microservices'].map(
+          (name) => `${name}@${nestDevDependencies[name]!}`,
+        ),
+        `@grpc/grpc-js@${grpcVersions().at(-1)!}`,
+        `grpc-health-check@${grpcDeps['grpc-health-check']!}`,
         ...['reflect-metadata', 'rxjs'].map(pinned),
         ...common,
       ],
@@ -429,6 +433,8 @@ declare const server: http.Server;
   'nestjs-testing': '',
   'nestjs-inject': '',
   'nestjs-terminus': '',
+  'nestjs-grpc': '',
+  'nestjs-grpc-streams': '',
 };
 
 /** A snippet as a runnable app: its prelude, and port 3000 replaced by 0 so that every run gets a free port. */

@@ -1,5 +1,5 @@
 /** `setupLameduck(app)`: the one call main.ts makes, between `NestFactory.create()` and `listen()`. */
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import {
   answerAhead,
   coordinateFrameworkClose,
@@ -54,6 +54,20 @@ function disableShutdownHooks(app: INestApplication, warn: () => void): void {
   });
 }
 
+/** The manager of the application's `LameduckModule`; `caller` names the call in the error when there is none. */
+export function moduleManager(app: INestApplicationContext, caller: string): Lameduck {
+  try {
+    return app.get<Lameduck>(LAMEDUCK);
+  } catch (error) {
+    throw createError(
+      TypeError,
+      'LAMEDUCK_INVALID_ARGUMENT',
+      `${caller}: this application does not import LameduckModule; add LameduckModule.forRoot() to its root module`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Connects the application to `LameduckModule`'s manager: attaches its server (call it before
  * `listen()`, so no socket goes unseen), answers probes and the 503 ahead of everything else, and
@@ -68,20 +82,9 @@ function disableShutdownHooks(app: INestApplication, warn: () => void): void {
  * await app.listen(3000);
  */
 export function setupLameduck(app: INestApplication): Lameduck {
-  let lameduck: Lameduck;
-  let options: LameduckModuleOptions;
-  try {
-    lameduck = app.get<Lameduck>(LAMEDUCK);
-    options = app.get<LameduckModuleOptions>(LAMEDUCK_OPTIONS);
-    app.get<SetupState>(LAMEDUCK_SETUP).done = true;
-  } catch (error) {
-    throw createError(
-      TypeError,
-      'LAMEDUCK_INVALID_ARGUMENT',
-      'setupLameduck(app): this application does not import LameduckModule; add LameduckModule.forRoot() to its root module',
-      { cause: error },
-    );
-  }
+  const lameduck = moduleManager(app, 'setupLameduck(app)');
+  const options = app.get<LameduckModuleOptions>(LAMEDUCK_OPTIONS);
+  app.get<SetupState>(LAMEDUCK_SETUP).done = true;
   const server = app.getHttpServer() as AttachableServer;
   lameduck.attach(server);
   // Nest's pipeline on both platforms starts at this server's request listener (the Express app, or
