@@ -66,6 +66,19 @@ export interface Overhead {
   windowRequests: number;
   /** Server and wrk were pinned to separate cores. */
   pinned: boolean;
+  /**
+   * The same windows timed in path (`server/in-path.ts`): ns per request from entering the variant's first
+   * layer to its handing on, which is where lameduck's work per request is while serving.
+   */
+  inPath: InPathOverhead;
+}
+
+/** In-path ns per request: the baseline's, lameduck − baseline and A/A − baseline, and each process's medians. */
+export interface InPathOverhead {
+  baseline: number;
+  lameduck: Estimate;
+  aa: Estimate;
+  processes: { lameduck: number; aa: number }[];
 }
 
 /**
@@ -82,17 +95,26 @@ export function measureOverhead(row: OverheadRow, settings: OverheadSettings, pr
     let windowRequests = 0;
     for (let index = 0; index < settings.processes; index++) {
       const samples: CpuSample[] = [];
-      const count = await measureProcess(row.framework, index, variants, settings, (sample) => samples.push(sample));
+      const count = await measureProcess(
+        row.framework,
+        index,
+        variants,
+        settings,
+        (sample) => samples.push(sample),
+        true,
+      );
       windowRequests ||= count;
       perProcess.push(samples);
       const { baseline, lameduck, aa } = processMedians(samples, aaVariant);
+      const timed = inPathMedians(samples, aaVariant);
       progress(
         `  overhead: ${row.name} process ${index + 1}/${settings.processes}: baseline ${baseline.toFixed(2)} µs, ` +
-          `lameduck ${signed(lameduck)} µs, A/A ${signed(aa)} µs (${count} requests per window)`,
+          `lameduck ${signed(lameduck)} µs, A/A ${signed(aa)} µs (${count} requests per window); in path ` +
+          `lameduck ${signed(timed.lameduck, 0)} ns, A/A ${signed(timed.aa, 0)} ns`,
       );
     }
-    const differences = (variant: CpuVariant): number[][] =>
-      perProcess.map((samples) => samples.filter((s) => s.variant === variant).map((s) => s.micros - s.bare.micros));
+    const differences = (variant: CpuVariant, key: Metric = 'micros'): number[][] =>
+      perProcess.map((samples) => differencesOf(samples, variant, key));
     return {
       row,
       settings,
@@ -107,13 +129,44 @@ export function measureOverhead(row: OverheadRow, settings: OverheadSettings, pr
       processes: perProcess.map((samples) => processMedians(samples, aaVariant)),
       windowRequests,
       pinned,
+      inPath: {
+        baseline: median(
+          perProcess
+            .flat()
+            .filter((s) => s.variant === row.baseline)
+            .map((s) => s.inPath ?? Number.NaN),
+        ),
+        lameduck: clusterBootstrapMedian(differences('lameduck', 'inPath')),
+        aa: clusterBootstrapMedian(differences(aaVariant, 'inPath')),
+        processes: perProcess.map((samples) => inPathMedians(samples, aaVariant)),
+      },
     };
   });
 }
 
+type Metric = 'micros' | 'inPath';
+
+/** Each window's `key` minus the mean of the reference's windows around it. */
+function differencesOf(samples: readonly CpuSample[], variant: CpuVariant, key: Metric): number[] {
+  return samples
+    .filter((s) => s.variant === variant)
+    .map((s) => {
+      const own = s[key];
+      const around = s.bare[key];
+      if (own === undefined || around === undefined) throw new Error(`a ${variant} window has no ${key} measure`);
+      return own - around;
+    });
+}
+
+function inPathMedians(samples: readonly CpuSample[], aaVariant: CpuVariant): { lameduck: number; aa: number } {
+  return {
+    lameduck: median(differencesOf(samples, 'lameduck', 'inPath')),
+    aa: median(differencesOf(samples, aaVariant, 'inPath')),
+  };
+}
+
 function processMedians(samples: readonly CpuSample[], aaVariant: CpuVariant): ProcessOverhead {
-  const differences = (variant: CpuVariant): number[] =>
-    samples.filter((s) => s.variant === variant).map((s) => s.micros - s.bare.micros);
+  const differences = (variant: CpuVariant): number[] => differencesOf(samples, variant, 'micros');
   return {
     baseline: median(samples.filter((s) => s.variant !== 'lameduck' && s.variant !== aaVariant).map((s) => s.micros)),
     lameduck: median(differences('lameduck')),

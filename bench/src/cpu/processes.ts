@@ -42,6 +42,8 @@ export interface CpuServerOptions {
   variants?: readonly CpuVariant[];
   /** Run with `--expose-gc`, for `heapUsed()`. @default false */
   gc?: boolean;
+  /** Time each variant's first layer (`server/in-path.ts`), reported per window. @default false */
+  inPath?: boolean;
 }
 
 /**
@@ -51,12 +53,13 @@ export interface CpuServerOptions {
 export async function startCpuServer(
   framework: Framework,
   core: string,
-  { variants, gc = false }: CpuServerOptions = {},
+  { variants, gc = false, inPath = false }: CpuServerOptions = {},
 ): Promise<CpuServer> {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`pnpm bench\`, which compiles it first`);
   const args = [...(gc ? ['--expose-gc'] : []), ENTRY, framework, ...(variants ? [variants.join(',')] : [])];
   const child = spawn('taskset', ['-c', core, process.execPath, ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, BENCH_IN_PATH: inPath ? '1' : '0' },
   });
   const send = (message: DriverMessage): boolean => child.send(message);
   const exited = track(child);

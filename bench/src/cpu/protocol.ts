@@ -66,6 +66,8 @@ export interface WindowMessage {
   /** User + system CPU time of the whole server process (all threads) over the window. */
   cpuMicros: number;
   wallMs: number;
+  /** With in-path timing (BENCH_IN_PATH=1): the mean ns from entering the variant's first layer to its handing on. */
+  inPathNanos?: number;
 }
 
 /** Server to driver: `process.memoryUsage().heapUsed` after two full collections, no connection open. */

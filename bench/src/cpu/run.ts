@@ -30,6 +30,8 @@ export interface WindowMeasure {
   micros: number;
   /** Requests per second over the window, by the server's clock. */
   rps: number;
+  /** With in-path timing: ns per request in the variant's first layer (`server/in-path.ts`). */
+  inPath?: number;
 }
 
 /**
@@ -81,9 +83,10 @@ export async function measureProcess(
   variants: readonly CpuVariant[],
   settings: Omit<CpuSettings, 'frameworks' | 'processes'>,
   onSample: (sample: CpuSample) => void,
+  inPath = false,
 ): Promise<number> {
   const [reference, ...others] = variants as [CpuVariant, ...CpuVariant[]];
-  const server: CpuServer = await startCpuServer(framework, SERVER_CORE, { variants });
+  const server: CpuServer = await startCpuServer(framework, SERVER_CORE, { variants, inPath });
   try {
     const wrk = startWrk(server.port, settings.connections, LOAD_CORE);
     try {
@@ -103,6 +106,7 @@ export async function measureProcess(
           micros: window.cpuMicros / window.requests,
           rps: (window.requests / window.wallMs) * 1000,
           busy: window.cpuMicros / 1000 / window.wallMs,
+          ...(window.inPathNanos === undefined ? {} : { inPath: window.inPathNanos }),
         };
       };
       for (let round = -settings.warmups; round < settings.rounds; round++) {
@@ -114,7 +118,9 @@ export async function measureProcess(
         for (const variant of shuffled(others)) {
           const own = await measure(variant);
           const after = await measure(reference);
-          sample(variant, own, { micros: (before.micros + after.micros) / 2, rps: (before.rps + after.rps) / 2 });
+          const around = (key: 'micros' | 'rps' | 'inPath'): number => ((before[key] ?? 0) + (after[key] ?? 0)) / 2;
+          const inPath = before.inPath === undefined ? {} : { inPath: around('inPath') };
+          sample(variant, own, { micros: around('micros'), rps: around('rps'), ...inPath });
           before = after;
         }
       }

@@ -15,7 +15,16 @@ import { resolveOptions, type LameduckOptions, type ResolvedOptions, type Signal
 import { createPhase, type Phase } from './phase.js';
 import { detectPlatform, platformWarnings } from './platform.js';
 import { createProbers } from './probers.js';
-import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
+import {
+  answerProbe,
+  liveness,
+  matchesPath,
+  probeFilter,
+  probeQuery,
+  readiness,
+  startup,
+  type ProbeQuery,
+} from './probes.js';
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
@@ -274,6 +283,9 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     return result;
   };
   const keepServing = options.keepServing;
+  // What intercept() reads while serving, held here: each object it reaches is one more cache line per request.
+  const knows = tracker.knows;
+  const mayBeProbe = probeFilter([options.readinessPath, options.livenessPath, options.startupPath]);
 
   const members: Omit<Lameduck, 'state' | 'accepting'> = {
     signal: signals.closing,
@@ -320,8 +332,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
       // While serving, the whole cost per request: this state check, a socket check and the probe paths.
       // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
       if (serving) {
-        if (!tracker.knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
-        return answerProbe(req, view);
+        if (!knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
+        return mayBeProbe(req.url) ? answerProbe(req, view) : undefined;
       }
       lameduck.trackRequest(req, res);
       const probe = answerProbe(req, view);

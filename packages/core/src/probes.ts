@@ -228,6 +228,24 @@ export function startup(source: ProbeSource, query: ProbeQuery = ALL): PlainResp
   );
 }
 
+/**
+ * The first look at a request's URL while serving: false when it cannot be a probe. It reads one small table
+ * (the character after the leading "/" of each probe path), so that most requests touch no probe path.
+ */
+export function probeFilter(paths: readonly (string | false)[]): (url: string | undefined) => boolean {
+  const second = new Uint8Array(128);
+  let any = false;
+  for (const path of paths) {
+    if (path === false) continue;
+    if (path.length < 2 || path.charCodeAt(1) >= 128) return () => true;
+    second[path.charCodeAt(1)] = 1;
+    any = true;
+  }
+  if (!any) return () => false;
+  // `charCodeAt(1)` of "/" is NaN, which reads undefined.
+  return (url) => url === undefined || second[url.charCodeAt(1)] === 1;
+}
+
 /** The probe answer for `req` (GET or HEAD on a probe path), or `undefined` when it is not a probe. */
 export function answerProbe(req: AnyRequest, source: ProbeSource): Promise<PlainResponse> | undefined {
   const method = req.method;

@@ -1,8 +1,9 @@
-/** The request path's reads: adapters look up intercept() on the manager for every request, so it must be a fast-properties object. */
+/** The request path's reads: the manager is a fast-properties object (adapters look up intercept() per request), and most URLs are handed on after one table read. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLameduck } from '../src/index.js';
+import { probeFilter } from '../src/probes.js';
 
 const run = promisify(execFile);
 
@@ -20,4 +21,45 @@ test('state and accepting are still enumerable, read-only and current', async ()
   expect([lameduck.state, lameduck.accepting]).toEqual(['serving', true]);
   await lameduck.shutdown('test');
   expect([lameduck.state, lameduck.accepting]).toEqual(['closed', false]);
+});
+
+describe('probeFilter: the first look at every URL while serving', () => {
+  const defaults = probeFilter(['/readyz', '/livez', '/startupz']);
+
+  test.each([
+    ['/readyz', true],
+    ['/readyz/db?verbose', true],
+    ['/livez', true],
+    ['/startupz', true],
+    // Passed on to answerProbe(), which then says it is not a probe: only the second character is read.
+    ['/robots.txt', true],
+    ['/', false],
+    ['/api/users', false],
+    ['', false],
+    [undefined, true],
+  ])('%s: %s', (url, expected) => {
+    expect(defaults(url)).toBe(expected);
+  });
+
+  test('prefixed paths, paths turned off, and a path of "/" alone', () => {
+    const prefixed = probeFilter(['/api/readyz', false, '/health/started']);
+    expect([prefixed('/api/readyz'), prefixed('/health/started'), prefixed('/livez'), prefixed('/x')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(probeFilter([false, false, false])('/readyz')).toBe(false);
+    expect(probeFilter(['/', false, false])('/anything')).toBe(true);
+    expect(probeFilter(['/é', false, false])('/x')).toBe(true);
+  });
+
+  test('through intercept(): probes are answered and every other request is handed on', async () => {
+    const lameduck = createLameduck({ silent: true, readinessPath: '/health/ready', livenessPath: false });
+    const req = (url: string) => ({ method: 'GET', url, headers: {}, socket: null }) as never;
+    expect(lameduck.intercept(req('/health/ready'), {} as never)).toBeInstanceOf(Promise);
+    expect(lameduck.intercept(req('/hello'), {} as never)).toBeUndefined();
+    expect(lameduck.intercept(req('/livez'), {} as never)).toBeUndefined();
+    expect((await lameduck.intercept(req('/startupz'), {} as never))?.status).toBe(200);
+  });
 });

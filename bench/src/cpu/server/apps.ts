@@ -22,6 +22,7 @@ import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HELLO } from '../../servers/common.js';
 import type { Framework } from '../../variants.js';
 import { isNoop, type AppVariant, type CpuVariant } from '../protocol.js';
+import { enter, IN_PATH, leave, timedExpress, timedHono, timedKoa } from './in-path.js';
 
 /** Builds `variant`; `listening` is the server that accepts the connections, for lameduck to attach. */
 export type Builder = (variant: AppVariant, listening: Server) => Promise<Server>;
@@ -31,11 +32,26 @@ function nodeHello(_req: IncomingMessage, res: ServerResponse): void {
   res.end(HELLO);
 }
 
+/** bare's request listener with in-path timing: nothing between entering and handing on. */
+function timedNodeHello(req: IncomingMessage, res: ServerResponse): void {
+  enter();
+  leave();
+  nodeHello(req, res);
+}
+
 async function buildNode(variant: AppVariant, listening: Server): Promise<Server> {
-  if (variant !== 'lameduck') return http.createServer(nodeHello);
+  if (variant !== 'lameduck') return http.createServer(IN_PATH ? timedNodeHello : nodeHello);
   const lameduck = createLameduck({ readinessDelay: 0 });
   lameduck.attach(listening);
   lameduck.handleSignals();
+  if (IN_PATH) {
+    return http.createServer(function lameduckHello(req, res) {
+      enter();
+      if (lameduck.handle(req, res)) return;
+      leave();
+      nodeHello(req, res);
+    });
+  }
   return http.createServer(function lameduckHello(req, res) {
     if (lameduck.handle(req, res)) return;
     nodeHello(req, res);
@@ -67,10 +83,11 @@ async function buildExpress(variant: AppVariant, listening: Server): Promise<Ser
     const stack = (app as unknown as { router: { stack: unknown[] } }).router.stack;
     expressLayers = { all: [...stack], withoutSlot: stack.slice(1) };
   }
-  if (isNoop(variant)) expressSlot.set(variant, (_req: Request, _res: Response, next: NextFunction) => next());
+  const slot = (handler: RequestHandler): void => void expressSlot.set(variant, IN_PATH ? timedExpress(handler) : handler);
+  if (isNoop(variant)) slot((_req: Request, _res: Response, next: NextFunction) => next());
   if (variant === 'lameduck') {
     const drain = expressGraceful({ readinessDelay: 0 });
-    expressSlot.set(variant, drain);
+    slot(drain);
     drain.lameduck.attach(listening);
   }
   return http.createServer(expressApp);
@@ -97,10 +114,11 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
     ctx.body = HELLO;
   };
   const first: Middleware[] = [];
-  if (isNoop(variant)) first.push((_ctx: Context, next: Next) => next());
+  const layer = (middleware: Middleware): void => void first.push(IN_PATH ? timedKoa(middleware) : middleware);
+  if (isNoop(variant)) layer((_ctx: Context, next: Next) => next());
   if (variant === 'lameduck') {
     const drain = koaGraceful({ readinessDelay: 0 });
-    first.push(drain);
+    layer(drain);
     drain.lameduck.attach(listening);
   }
   // callback() composes the array app.middleware is then: a new array per variant keeps each its own.
@@ -111,11 +129,15 @@ async function buildKoa(variant: AppVariant, listening: Server): Promise<Server>
 async function buildFastify(variant: AppVariant, listening: Server): Promise<Server> {
   // serverFactory: Fastify's handler on a server of our own, which the listening server hands requests to.
   const app = Fastify({ serverFactory: (handler) => http.createServer(handler) });
+  // In-path timing: one hook before the variant's own and one after; every timed variant pays the two alike.
+  const timed = IN_PATH && variant !== 'bare' && variant !== 'bare-aa';
+  if (timed) app.addHook('onRequest', (_request, _reply, done) => (enter(), done()));
   if (isNoop(variant)) app.addHook('onRequest', (_request, _reply, done) => done());
   if (variant === 'lameduck') {
     await app.register(fastifyGraceful, { readinessDelay: 0 });
     app.lameduck.attach(listening);
   }
+  if (timed) app.addHook('onRequest', (_request, _reply, done) => (leave(), done()));
   app.get('/', async () => HELLO);
   await app.ready();
   return app.server;
@@ -140,10 +162,12 @@ async function buildHono(variant: AppVariant, listening: Server): Promise<Server
     });
     honoApp.get('/', (c) => c.text(HELLO));
   }
-  if (isNoop(variant)) honoSlot.set(variant, (_c, next) => next());
+  const slot = (middleware: MiddlewareHandler): void =>
+    void honoSlot.set(variant, IN_PATH ? timedHono(middleware) : middleware);
+  if (isNoop(variant)) slot((_c, next) => next());
   if (variant === 'lameduck') {
     const drain = honoGraceful({ readinessDelay: 0 });
-    honoSlot.set(variant, drain as unknown as MiddlewareHandler);
+    slot(drain as unknown as MiddlewareHandler);
     drain.lameduck.attach(listening);
   }
   return http.createServer(getRequestListener(honoApp.fetch));
@@ -169,6 +193,14 @@ async function createNestApp(): Promise<{ bare: http.RequestListener; server: Se
   const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
   const server = app.getHttpServer() as Server;
   const bare = server.listeners('request')[0] as http.RequestListener;
+  if (IN_PATH) {
+    // The listener setupLameduck() puts ahead of Nest's hands on to this one: the in-path time ends here.
+    server.removeAllListeners('request');
+    server.on('request', function handedOn(req: IncomingMessage, res: ServerResponse) {
+      leave();
+      bare(req, res);
+    });
+  }
   const lameduck = setupLameduck(app);
   await app.init();
   return { bare, server, lameduck };
@@ -176,9 +208,21 @@ async function createNestApp(): Promise<{ bare: http.RequestListener; server: Se
 
 async function buildNest(variant: AppVariant, listening: Server): Promise<Server> {
   const shared = await (nestApp ??= createNestApp());
-  if (variant !== 'lameduck') return http.createServer(shared.bare);
+  if (variant !== 'lameduck') {
+    if (!IN_PATH) return http.createServer(shared.bare);
+    return http.createServer(function timedBare(req, res) {
+      enter();
+      leave();
+      shared.bare(req, res);
+    });
+  }
   shared.lameduck.attach(listening);
-  return shared.server;
+  if (!IN_PATH) return shared.server;
+  const [lameduckRequest] = shared.server.listeners('request') as http.RequestListener[];
+  return http.createServer(function timedLameduck(req, res) {
+    enter();
+    lameduckRequest!.call(shared.server, req, res);
+  });
 }
 
 export const BUILDERS: Record<Framework, Builder> = {

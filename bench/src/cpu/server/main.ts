@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Framework } from '../../variants.js';
 import { CPU_VARIANTS, isPeer, type CpuVariant, type DriverMessage, type ServerMessage } from '../protocol.js';
 import { BUILDERS, selectVariant } from './apps.js';
+import { takeInPath } from './in-path.js';
 import { peerServer } from './peers.js';
 
 function send(message: ServerMessage): void {
@@ -34,13 +35,15 @@ let timeAtBegin = process.hrtime.bigint();
 function closeWindow(): void {
   const cpu = process.cpuUsage(cpuAtBegin);
   const wallMs = Number(process.hrtime.bigint() - timeAtBegin) / 1e6;
-  send({ type: 'window', variant, requests: end - begin, cpuMicros: cpu.user + cpu.system, wallMs });
+  const inPathNanos = takeInPath();
+  send({ type: 'window', variant, requests: end - begin, cpuMicros: cpu.user + cpu.system, wallMs, inPathNanos });
 }
 
 /** The listening server's only request listener: the same two comparisons for every variant. */
 function dispatch(req: IncomingMessage, res: ServerResponse): void {
   seen++;
   if (seen === begin) {
+    takeInPath();
     cpuAtBegin = process.cpuUsage();
     timeAtBegin = process.hrtime.bigint();
   } else if (seen === end) {
