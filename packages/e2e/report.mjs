@@ -25,6 +25,30 @@ const rows = results.flatMap((result) =>
   }),
 );
 
+/** What each kind of failure means: only the kinds this run saw. */
+const NOTES = {
+  ECONNRESET:
+    "- `ECONNRESET`: the server closed a kept-alive connection as the client's next request arrived: `server.close()`\n" +
+    '  destroys idle connections at once; lameduck keeps serving through the lame-duck phase with `Connection: close`.',
+  timeout:
+    '- `timeout`: no answer within 30 s. In an earlier run `ss` showed such connections held by the primary (the PM2\n' +
+    '  daemon) with their request unread: our reading is that the primary had handed them to a worker that exited right\n' +
+    "  after `server.close()`, before taking them (compare nodejs/node#3551). lameduck's workers stay up while they drain.",
+  'status 503':
+    "- `status 503`: lameduck's answer (with `Retry-After`) to a request that arrived on an open connection in the\n" +
+    "  drain's last stretch.",
+};
+
+function notes(results) {
+  const seen = new Set(
+    results.flatMap((result) => ['lameduck', 'textbook'].flatMap((variant) => Object.keys(result[variant].failures))),
+  );
+  return [...seen]
+    .sort()
+    .map((kind) => NOTES[kind] ?? `- \`${kind}\`: not described yet; see packages/e2e/test.`)
+    .join('\n');
+}
+
 const text = `# Restarts under load: lameduck against the textbook shutdown
 
 Written by \`pnpm e2e\` (the restart tests of \`packages/e2e\`, run by \`pnpm test\` too) on ${new Date().toISOString().slice(0, 10)},
@@ -38,13 +62,7 @@ an error on the socket or another status. The tests assert lameduck's count only
 | ------ | ------- | ------ | -------: | -----: | -------- | ----------------- |
 ${rows.join('\n')}
 
-- \`ECONNRESET\`: the server closed a kept-alive connection as the client's next request arrived: \`server.close()\`
-  destroys idle connections at once; lameduck keeps serving through the lame-duck phase with \`Connection: close\`.
-- \`timeout\`: no answer within 30 s. In an earlier run \`ss\` showed such connections held by the primary (the PM2
-  daemon) with their request unread: our reading is that the primary had handed them to a worker that exited right
-  after \`server.close()\`, before taking them (compare nodejs/node#3551). lameduck's workers stay up while they drain.
-- \`status 503\`: lameduck's answer (with \`Retry-After\`) to a request that arrived on an open connection after the
-  listener closed; under systemd, a connection accepted just before the old process closed its listener.
+${notes(results)}
 `;
 writeFileSync(join(here, '..', '..', 'E2E.md'), text);
 console.log(text);

@@ -1,7 +1,8 @@
 /**
- * lameduck's own CPU per request, in µs: `measureOverhead(row)` serves a row's baseline, its A/A twin and its
+ * lameduck's own cost per request: `measureOverhead(row)` serves a row's baseline, its A/A twin and its
  * lameduck variant in the same server processes, in short alternating windows, and returns lameduck − baseline
- * and A/A − baseline with intervals over repeated processes.
+ * and A/A − baseline with intervals over repeated processes, twice: in µs of server CPU per request (end to
+ * end), and in ns spent in the variant's first layer (in path, `server/in-path.ts`), which resolves tens of ns.
  *
  * Adding a row (a public-API tracker mode, another framework, another runtime):
  * 1. A server factory per variant: in `server/apps.ts`, a `Builder` under a new `Framework` key that builds
