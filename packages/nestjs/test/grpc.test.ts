@@ -17,6 +17,7 @@ import { gracefulGrpc } from '../src/grpc.js';
 
 const PACKAGE = join(__dirname, '..');
 const FIXTURE = join(__dirname, 'fixtures', 'grpc-app.ts');
+const PROTO = join(__dirname, '..', '..', '..', 'examples', 'grpc', 'src', 'demo.proto');
 const VERSION_HOOK = join(__dirname, 'fixtures', 'nest-version.mjs');
 const NEST_VERSIONS = [
   { nest: 11, env: {} as Record<string, string> },
@@ -26,13 +27,13 @@ const insecure = grpc.credentials.createInsecure();
 
 type Status = { code: grpc.status; details?: string };
 interface DemoClient extends grpc.Client {
-  slow(request: { ms: number }, callback: (error: grpc.ServiceError | null, reply?: { done: number }) => void): void;
-  events(request: { every: number; forever?: boolean }): grpc.ClientReadableStream<{ n?: number; bye?: boolean }>;
+  slow(request: { ms: number }, callback: (error: grpc.ServiceError | null, reply?: { message: string }) => void): void;
+  events(request: object): grpc.ClientReadableStream<{ n?: number; bye?: boolean }>;
 }
 interface HealthClient extends grpc.Client {
   watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
 }
-const demo = grpc.loadPackageDefinition(loadSync(join(__dirname, 'fixtures', 'demo.proto'))) as unknown as {
+const demo = grpc.loadPackageDefinition(loadSync(PROTO)) as unknown as {
   demo: { Demo: new (address: string, credentials: grpc.ChannelCredentials) => DemoClient };
 };
 const Health = grpc.makeClientConstructor(HealthService, 'Health') as unknown as new (
@@ -62,7 +63,7 @@ async function start(env: Record<string, string>, options: object) {
   return { child, port: listening.port as number, nest: listening.nest as string, client, health };
 }
 
-function slowCall(client: DemoClient, ms: number): Promise<Status & { reply?: { done: number } }> {
+function slowCall(client: DemoClient, ms: number): Promise<Status & { reply?: { message: string } }> {
   return new Promise((resolve) =>
     client.slow({ ms }, (error, reply) =>
       resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, reply }),
@@ -93,14 +94,14 @@ describe.each(NEST_VERSIONS)('Nest $nest, SIGTERM', ({ nest, env }) => {
     watch.on('data', ({ status }: { status: string }) => statuses.push(status));
     const watched = collect(watch);
     const slow = slowCall(app.client, 800);
-    const events = collect(app.client.events({ every: 50 }));
+    const events = collect(app.client.events({}));
     await Promise.all([app.child.event(called('/demo.Demo/Slow')), app.child.event(called('/demo.Demo/Events'))]);
 
     app.child.kill('SIGTERM');
     await app.child.log(message('shutdown started: readiness fails now'));
     // One manager: the HTTP probe reflects the gRPC server's state, and the health service says so too.
     expect((await request(app.port, { path: '/readyz' })).status).toBe(503);
-    expect(await slow).toEqual({ code: grpc.status.OK, reply: { done: 800 } });
+    expect(await slow).toEqual({ code: grpc.status.OK, reply: { message: 'slept 800 ms' } });
     const stream = await events;
     expect(stream.code).toBe(grpc.status.OK);
     expect(stream.messages.at(-1)).toEqual({ bye: true });
@@ -122,8 +123,11 @@ describe.each(NEST_VERSIONS)('Nest $nest, SIGTERM', ({ nest, env }) => {
   });
 
   test('a stream that never ends is cancelled at the deadline and named; exit 1', async () => {
-    const app = await start({ ...env, GRACEFUL: '1' }, { readinessDelay: 0, timeout: 1_000, cleanupReserve: 200 });
-    const forever = collect(app.client.events({ every: 50, forever: true }));
+    const app = await start(
+      { ...env, GRACEFUL: '1', FOREVER: '1' },
+      { readinessDelay: 0, timeout: 1_000, cleanupReserve: 200 },
+    );
+    const forever = collect(app.client.events({}));
     await app.child.event(called('/demo.Demo/Events'));
     app.child.kill('SIGTERM');
     expect(await app.child.exited).toEqual({ code: 1, signal: null });
@@ -195,10 +199,10 @@ describe('app.close() in a hybrid application', () => {
   @Controller()
   class SlowController {
     @GrpcMethod('Demo', 'Slow')
-    async slow({ ms }: { ms: number }): Promise<{ done: number }> {
+    async slow({ ms }: { ms: number }): Promise<{ message: string }> {
       arrived.resolve();
       await delay(ms);
-      return { done: ms };
+      return { message: `slept ${ms} ms` };
     }
   }
   @Module({ imports: [LameduckModule.forRoot({ silent: true, handleSignals: false })], controllers: [SlowController] })
@@ -208,9 +212,8 @@ describe('app.close() in a hybrid application', () => {
     const app = await NestFactory.create(Hybrid, { logger: false });
     const lameduck = setupLameduck(app);
     const address = `127.0.0.1:${await freePort()}`;
-    const protoPath = join(__dirname, 'fixtures', 'demo.proto');
     app.connectMicroservice<GrpcOptions>(
-      gracefulGrpc(app, { transport: Transport.GRPC, options: { package: 'demo', protoPath, url: address } }),
+      gracefulGrpc(app, { transport: Transport.GRPC, options: { package: 'demo', protoPath: PROTO, url: address } }),
     );
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');
@@ -220,7 +223,7 @@ describe('app.close() in a hybrid application', () => {
     await arrived.promise;
     expect(lameduck.stats().inflight).toBe(1);
     await app.close();
-    expect(await slow).toEqual({ code: grpc.status.OK, reply: { done: 300 } });
+    expect(await slow).toEqual({ code: grpc.status.OK, reply: { message: 'slept 300 ms' } });
     // Counted by the drain as a call completed while closing, not cancelled by Nest's forceShutdown().
     expect(lameduck.stats().requests).toEqual({ completed: 1, rejected: 0, forced: 0 });
   });
