@@ -83,7 +83,8 @@ async function buildExpress(variant: AppVariant, listening: Server): Promise<Ser
     const stack = (app as unknown as { router: { stack: unknown[] } }).router.stack;
     expressLayers = { all: [...stack], withoutSlot: stack.slice(1) };
   }
-  const slot = (handler: RequestHandler): void => void expressSlot.set(variant, IN_PATH ? timedExpress(handler) : handler);
+  const slot = (handler: RequestHandler): void =>
+    void expressSlot.set(variant, IN_PATH ? timedExpress(handler) : handler);
   if (isNoop(variant)) slot((_req: Request, _res: Response, next: NextFunction) => next());
   if (variant === 'lameduck') {
     const drain = expressGraceful({ readinessDelay: 0 });
