@@ -74,11 +74,35 @@ describe('peer ranges', () => {
   test('@lameduck/nestjs peers on @nestjs/common and @nestjs/core: the majors and minimums its tests run', () => {
     const versions = nestVersions();
     expect(versions.map((version) => semver.major(version))).toEqual([11, 12]);
-    const peers = readManifest(path.join(WORKSPACE, 'packages/nestjs')).peerDependencies!;
-    expect(peers).toEqual({ '@nestjs/common': provenRange(versions), '@nestjs/core': provenRange(versions) });
+    const manifest = readManifest(path.join(WORKSPACE, 'packages/nestjs'));
+    const peers = manifest.peerDependencies!;
+    expect(peers).toMatchObject({ '@nestjs/common': provenRange(versions), '@nestjs/core': provenRange(versions) });
     // Nest's own packages move together: the apart install pins one version for all of them but Fastify's platform.
     const apart = readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies!;
     for (const name of NEST_PACKAGES) expect(apart[name]).toBe(versions.at(-1));
+  });
+
+  test('@lameduck/nestjs/grpc: @nestjs/microservices and @lameduck/grpc are optional peers, the first on the versions its tests run', () => {
+    const manifest = readManifest(path.join(WORKSPACE, 'packages/nestjs')) as ReturnType<typeof readManifest> & {
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    const tested = [
+      manifest.devDependencies!['@nestjs/microservices']!,
+      readManifest(path.join(WORKSPACE, 'packages/nestjs/test/nest-12')).dependencies!['@nestjs/microservices']!,
+    ];
+    expect(tested.map((version) => semver.major(version))).toEqual([11, 12]);
+    expect(Object.keys(manifest.peerDependencies!).sort()).toEqual([
+      '@lameduck/grpc',
+      '@nestjs/common',
+      '@nestjs/core',
+      '@nestjs/microservices',
+    ]);
+    expect(manifest.peerDependencies!['@nestjs/microservices']).toBe(provenRange(tested));
+    expect(manifest.peerDependencies!['@lameduck/grpc']).toBe('workspace:^');
+    expect(manifest.peerDependenciesMeta).toEqual({
+      '@lameduck/grpc': { optional: true },
+      '@nestjs/microservices': { optional: true },
+    });
   });
 
   test('@lameduck/grpc peers on @grpc/grpc-js and grpc-health-check: the oldest version its tests run to the end of that major', () => {
