@@ -56,7 +56,9 @@ const message = (text: string) => (line: Line) => line.msg === text;
 
 describe.each<Runtime>(['bun', 'deno'])('examples/hono on %s', (runtime) => {
   test('SIGTERM: readiness 503 while serving on, the slow request completes closing its connection, exit 0', async () => {
-    const example = startOn(runtime);
+    // Three requests must land in the lame-duck phase after its log line: 200 ms was too short for Deno on a
+    // loaded CI machine (the listener had closed: ECONNREFUSED).
+    const example = startOn(runtime, { READINESS_DELAY_MS: '1000' });
     const port = await listening(example);
     expect(example.events[0]).toEqual({ event: 'listening', port, framework: 'hono' });
     const probes = keepAlive();
