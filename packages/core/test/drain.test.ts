@@ -3,7 +3,16 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { createLameduck, type LameduckState, type ShutdownResult } from '@lameduck/core';
-import { aborted, closeServer, deferred, listen, once, request, uploadWhileClosing } from '@lameduck/test-utils';
+import {
+  aborted,
+  closeServer,
+  deferred,
+  listen,
+  once,
+  request,
+  uploadWhileClosing,
+  unfinishedTlsConnections,
+} from '@lameduck/test-utils';
 import { TLS } from './helpers.js';
 
 /**
@@ -261,13 +270,8 @@ describe('drain', () => {
     lameduck.attach(server);
     const port = await listen(server);
 
-    const unused = net.connect(port, '127.0.0.1');
-    await once(unused, 'connect');
-    const stalled = net.connect(port, '127.0.0.1');
-    await once(stalled, 'connect');
-    // The first bytes of a ClientHello, then nothing: the handshake never completes.
-    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
-    const closed = [once(unused, 'close'), once(stalled, 'close')];
+    // One TLS connection that sends nothing, one stalled in its ClientHello: neither handshake completes.
+    const closed = await unfinishedTlsConnections(port);
     const idle = await request(port, { tls: true, agent: keepAliveAgent('https') });
     closed.push(once(idle.socket, 'close'));
 

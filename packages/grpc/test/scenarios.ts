@@ -13,18 +13,10 @@ import {
   slowCall,
   startDemo,
   type Event,
+  clientPool,
 } from './fixtures/demo.js';
 
-const insecure = grpc.credentials.createInsecure();
-const clients: grpc.Client[] = [];
-function client<T extends grpc.Client>(
-  Kind: new (address: string, credentials: grpc.ChannelCredentials) => T,
-  address: string,
-): T {
-  const made = new Kind(address, insecure);
-  clients.push(made);
-  return made;
-}
+const { client, closeAll } = clientPool();
 
 const quick = { silent: true, readinessDelay: 0, timeout: 3_000 } as const;
 
@@ -42,7 +34,7 @@ function callsSeen(): { onCall: (path: string) => void; next: (path: string) => 
 /** Every scenario, with real grpc-js clients of the version `@grpc/grpc-js` resolves to in this test file. */
 export function drainScenarios(): void {
   afterEach(() => {
-    for (const made of clients.splice(0)) made.close();
+    closeAll();
   });
 
   test('lame duck: health says NOT_SERVING for "" and every service, Watch told at once, calls still served; then Watch ends', async () => {

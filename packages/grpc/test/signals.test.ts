@@ -2,13 +2,12 @@
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { spawnChild, stopChild, type Child, type Line } from '@lameduck/test-utils';
-import { collect, DemoClient, HealthClient, slowCall } from './fixtures/demo.js';
+import { clientPool, collect, DemoClient, HealthClient, slowCall } from './fixtures/demo.js';
 
-const insecure = grpc.credentials.createInsecure();
 const children: Child[] = [];
-const clients: grpc.Client[] = [];
+const { client, closeAll } = clientPool();
 afterEach(async () => {
-  for (const made of clients.splice(0)) made.close();
+  closeAll();
   for (const child of children.splice(0)) await stopChild(child);
 });
 
@@ -22,14 +21,6 @@ async function start(options: Record<string, unknown>): Promise<{ child: Child; 
   children.push(child);
   const { port } = await child.event((line) => line.event === 'listening');
   return { child, address: `127.0.0.1:${port as number}` };
-}
-function client<T extends grpc.Client>(
-  Kind: new (address: string, credentials: grpc.ChannelCredentials) => T,
-  address: string,
-): T {
-  const made = new Kind(address, insecure);
-  clients.push(made);
-  return made;
 }
 const called = (path: string) => (line: Line) => line.event === 'call' && line.path === path;
 const message = (text: string) => (line: Line) => line.msg === text;

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   Controller,
@@ -26,7 +26,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { Logger } from '@lameduck/core';
-import { aborted, deferred, once, request } from '@lameduck/test-utils';
+import { aborted, deferred, once, request, unfinishedTlsConnections } from '@lameduck/test-utils';
 import {
   InjectLameduck,
   LAMEDUCK,
@@ -210,13 +210,8 @@ describe.each(['express', 'fastify'])('Nest on platform-%s', (platform) => {
     const port = await listen(app);
     expect(app.getHttpServer()).toBeInstanceOf(https.Server);
 
-    const unused = net.connect(port, '127.0.0.1');
-    await once(unused, 'connect');
-    const stalled = net.connect(port, '127.0.0.1');
-    await once(stalled, 'connect');
-    // The first bytes of a ClientHello, then nothing: the handshake never completes.
-    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
-    const closed = [once(unused, 'close'), once(stalled, 'close')];
+    // One TLS connection that sends nothing, one stalled in its ClientHello: neither handshake completes.
+    const closed = await unfinishedTlsConnections(port);
     const tlsAgent = () => {
       const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
       tlsAgents.push(agent);

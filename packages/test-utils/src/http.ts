@@ -186,3 +186,17 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * Two connections to a TLS server that never finish a handshake: one that sends nothing, and one stalled
+ * inside its ClientHello. Resolves once both are open, with the promise of each one's `close`.
+ */
+export async function unfinishedTlsConnections(port: number): Promise<Promise<unknown>[]> {
+  const unused = net.connect(port, '127.0.0.1');
+  await once(unused, 'connect');
+  const stalled = net.connect(port, '127.0.0.1');
+  await once(stalled, 'connect');
+  // The first bytes of a ClientHello, then nothing.
+  stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]));
+  return [once(unused, 'close'), once(stalled, 'close')];
+}

@@ -7,6 +7,7 @@ export {
   h2Request,
   listen,
   request,
+  unfinishedTlsConnections,
   uploadWhileClosing,
   type Reply,
   type RequestOptions,
