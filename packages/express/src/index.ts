@@ -34,9 +34,15 @@ export interface GracefulMiddleware extends RequestHandler {
  */
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
+  // The app last seen: app.locals is a dictionary-mode object, two hash lookups that each request would pay.
+  let seen: unknown;
   function lameduckMiddleware(req: Request, res: Response, next: NextFunction): void {
-    // Route modules reach the manager without importing the middleware: req.app.locals.lameduck.
-    if (req.app.locals.lameduck === undefined) req.app.locals.lameduck = lameduck;
+    const app = req.app;
+    if (app !== seen) {
+      seen = app;
+      // Route modules reach the manager without importing the middleware: req.app.locals.lameduck.
+      if (app.locals.lameduck === undefined) app.locals.lameduck = lameduck;
+    }
     res.locals.lameduck = lameduck;
     const answer = lameduck.intercept(req, res);
     if (answer === undefined) return next();

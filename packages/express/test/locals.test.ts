@@ -32,3 +32,24 @@ test('req.app.locals.lameduck and res.locals.lameduck are the middleware manager
     await drain.lameduck.shutdown();
   }
 });
+
+test('one middleware in two apps: each app gets the manager on its locals, whichever app serves first', async () => {
+  const drain = graceful({ handleSignals: false, silent: true, readinessDelay: 0 });
+  const apps = [express(), express()];
+  const servers = apps.map((app) => {
+    app.use(drain);
+    app.get('/report', reportRoute);
+    return http.createServer(app);
+  });
+  const ports = await Promise.all(servers.map((server) => listen(server)));
+  try {
+    for (const port of [ports[0]!, ports[1]!, ports[0]!]) {
+      const reply = await request(port, { path: '/report' });
+      expect(JSON.parse(reply.body)).toEqual({ state: 'serving', same: true });
+    }
+    expect(apps.map((app) => app.locals.lameduck)).toEqual([drain.lameduck, drain.lameduck]);
+  } finally {
+    await Promise.all(servers.map((server) => closeServer(server)));
+    await drain.lameduck.shutdown();
+  }
+});

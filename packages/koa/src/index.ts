@@ -32,9 +32,14 @@ export type GracefulMiddleware = Middleware & {
 export function graceful(options?: GracefulOptions): GracefulMiddleware {
   const lameduck = resolveManager(options);
   // Not an async function: while serving it hands on next()'s own promise, with no promise of its own.
+  // The app last seen: ctx.lameduck is read through ctx's prototype chain, one more object per request.
+  let seen: unknown;
   const lameduckMiddleware: Middleware = function lameduckMiddleware(ctx, next) {
-    // Set once on app.context, which every ctx inherits: route modules reach it as ctx.lameduck.
-    if ((ctx as { lameduck?: Lameduck }).lameduck === undefined) ctx.app.context.lameduck = lameduck;
+    if (ctx.app !== seen) {
+      seen = ctx.app;
+      // Set once on app.context, which every ctx inherits: route modules reach it as ctx.lameduck.
+      if ((ctx as { lameduck?: Lameduck }).lameduck === undefined) ctx.app.context.lameduck = lameduck;
+    }
     const answer = lameduck.intercept(ctx.req, ctx.res);
     if (answer === undefined) return next();
     return answer.then((response) => {

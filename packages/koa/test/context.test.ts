@@ -30,3 +30,24 @@ test('ctx.lameduck is the middleware manager, on every context from the first re
     await drain.lameduck.shutdown();
   }
 });
+
+test('one middleware in two apps: each app context gets the manager, whichever app serves first', async () => {
+  const drain = graceful({ handleSignals: false, silent: true, readinessDelay: 0 });
+  const apps = [new Koa(), new Koa()];
+  const servers = apps.map((app) => {
+    app.use(drain);
+    app.use(reportRoute);
+    return http.createServer(app.callback());
+  });
+  const ports = await Promise.all(servers.map((server) => listen(server)));
+  try {
+    for (const port of [ports[0]!, ports[1]!, ports[0]!]) {
+      const reply = await request(port, { path: '/report' });
+      expect(JSON.parse(reply.body)).toEqual({ state: 'serving', inflight: 1 });
+    }
+    expect(apps.map((app) => app.context.lameduck)).toEqual([drain.lameduck, drain.lameduck]);
+  } finally {
+    await Promise.all(servers.map((server) => closeServer(server)));
+    await drain.lameduck.shutdown();
+  }
+});
