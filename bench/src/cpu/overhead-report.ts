@@ -112,7 +112,7 @@ function inPathVerdict(result: Overhead): string {
 function inPathMethod(): string {
   return wrap(
     "**In the request path.** lameduck's work per request while serving is all in one place: its middleware, " +
-      "hook or `handle()` (core's `intercept()`: one state check, one socket check, the probe paths; it adds no " +
+      "hook or `handle()` (core's `intercept()`: one look at the socket, one at the URL's second character; it adds no " +
       'listener per request once its runtime check has decided). So the server processes below also time that ' +
       'place on every request: `performance.now()` as the first layer is entered and again as it hands on ' +
       "(calls `next()`, its hook's `done()`, or returns to the hello handler), with the no-op in lameduck's " +

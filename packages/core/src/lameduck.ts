@@ -15,17 +15,9 @@ import { resolveOptions, type LameduckOptions, type ResolvedOptions, type Signal
 import { createPhase, type Phase } from './phase.js';
 import { detectPlatform, platformWarnings } from './platform.js';
 import { createProbers } from './probers.js';
-import {
-  answerProbe,
-  liveness,
-  matchesPath,
-  probeFilter,
-  probeQuery,
-  readiness,
-  startup,
-  type ProbeQuery,
-} from './probes.js';
+import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
+import { createServingPath } from './serving-path.js';
 import { createShutdown } from './shutdown.js';
 import { createSignalHandling } from './signals.js';
 import { createTargets, isDrainable, type Drainable } from './targets.js';
@@ -217,11 +209,10 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   const times = followPhases(phase, now, events, options.timeout);
   // Only with maxEventLoopDelay; its monitor and unref'd timer keep no event loop alive.
   availability.start();
-  // intercept()'s one state check reads this flag: `phase`, an object literal with a getter, is a
-  // dictionary-mode object in V8, and reading its state costs tens of ns on every request.
-  let serving = true;
+  // intercept() is declared below; it runs only once requests arrive, with everything it reads defined.
+  const servingPath = createServingPath([options.readinessPath, options.livenessPath, options.startupPath], intercept);
   phase.onChange((state) => {
-    serving = state === 'serving';
+    servingPath.serving(state === 'serving');
     if (state === 'lameduck') checks.stop();
     if (state === 'closed') availability.stop();
   });
@@ -246,6 +237,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     discardLimit: options.discardLimit,
     refuseUpgrade: rejections.reject,
     now,
+    onPrivatePath: (owner) => servingPath.exact(owner),
     onPublicPath: (missing) =>
       log.info(
         { missing },
@@ -283,9 +275,20 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     return result;
   };
   const keepServing = options.keepServing;
-  // What intercept() reads while serving, held here: each object it reaches is one more cache line per request.
-  const knows = tracker.knows;
-  const mayBeProbe = probeFilter([options.readinessPath, options.livenessPath, options.startupPath]);
+
+  /** `intercept()` in full; the serving path's fast check answers most requests without it. */
+  function intercept(req: AnyRequest, res: AnyResponse): Promise<PlainResponse> | undefined {
+    lameduck.trackRequest(req, res);
+    const probe = answerProbe(req, view);
+    if (probe !== undefined || accepting()) return probe;
+    // Paths kept serving to the end (a /metrics scrape): one check while serving, none.
+    if (keepServing.length > 0 && keepServing.some((path) => matchesPath(req.url, path))) return undefined;
+    // A request on a connection opened before the listener closed is served while it has time to
+    // finish; the tracker makes its response the connection's last, so each connection brings at
+    // most one more. HTTP/2 is refused: GOAWAY already told the client which streams are served.
+    if (phase.state === 'draining' && !signals.nearDeadline.aborted && !isHttp2(req)) return undefined;
+    return rejectRequest(req, res, rejections.reject, options);
+  }
 
   const members: Omit<Lameduck, 'state' | 'accepting'> = {
     signal: signals.closing,
@@ -328,27 +331,9 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     markBroken: (reason) => availability.markBroken(reason),
     markHealthy: () => availability.markHealthy(),
     reject: () => rejections.reject(),
-    intercept(req, res) {
-      // While serving, the whole cost per request: this state check, a socket check and the probe paths.
-      // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
-      if (serving) {
-        if (!knows(req as IncomingMessage)) lameduck.trackRequest(req, res);
-        return mayBeProbe(req.url) ? answerProbe(req, view) : undefined;
-      }
-      lameduck.trackRequest(req, res);
-      const probe = answerProbe(req, view);
-      if (probe !== undefined) return probe;
-      if (accepting()) return undefined;
-      // Paths kept serving to the end (a /metrics scrape): one check while serving, none.
-      if (keepServing.length > 0 && keepServing.some((path) => matchesPath(req.url, path))) return undefined;
-      // A request on a connection opened before the listener closed is served while it has time to
-      // finish; the tracker makes its response the connection's last, so each connection brings at
-      // most one more. HTTP/2 is refused: GOAWAY already told the client which streams are served.
-      if (phase.state === 'draining' && !signals.nearDeadline.aborted && !isHttp2(req)) return undefined;
-      return rejectRequest(req, res, rejections.reject, options);
-    },
+    intercept: servingPath.intercept,
     handle(req, res) {
-      const answer = lameduck.intercept(req, res);
+      const answer = servingPath.intercept(req, res);
       if (answer === undefined) return false;
       void answer.then((response) => sendPlain(res as ServerResponse, response, req.method === 'HEAD'));
       return true;

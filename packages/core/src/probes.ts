@@ -228,32 +228,6 @@ export function startup(source: ProbeSource, query: ProbeQuery = ALL): PlainResp
   );
 }
 
-/**
- * The first look at a request's URL while serving: false when it cannot be a probe. It reads one bit
- * (the character after the leading "/" of each probe path), so that most requests touch no probe path.
- */
-export function probeFilter(paths: readonly (string | false)[]): (url: string | undefined) => boolean {
-  // A bit per ASCII character, in four 32-bit words held by the closure: no array to reach per request.
-  const words = [0, 0, 0, 0];
-  let any = false;
-  for (const path of paths) {
-    if (path === false) continue;
-    const code = path.charCodeAt(1);
-    if (path.length < 2 || code >= 128) return () => true;
-    words[code >> 5]! |= 1 << (code & 31);
-    any = true;
-  }
-  if (!any) return () => false;
-  const [w0, w1, w2, w3] = words as [number, number, number, number];
-  return (url) => {
-    if (url === undefined) return true;
-    const code = url.charCodeAt(1);
-    // "/" alone: NaN, which no comparison passes, reads 0.
-    const word = code < 64 ? (code < 32 ? w0 : w1) : code < 96 ? w2 : code < 128 ? w3 : 0;
-    return ((word >>> (code & 31)) & 1) === 1;
-  };
-}
-
 /** The probe answer for `req` (GET or HEAD on a probe path), or `undefined` when it is not a probe. */
 export function answerProbe(req: AnyRequest, source: ProbeSource): Promise<PlainResponse> | undefined {
   const method = req.method;

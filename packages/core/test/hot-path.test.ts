@@ -1,9 +1,10 @@
-/** The request path's reads: the manager is a fast-properties object (adapters look up intercept() per request), and most URLs are handed on after one table read. */
+/** The request path's reads: the manager is a fast-properties object (adapters look up intercept() per request), and most requests are handed on after one look at their socket and URL. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLameduck } from '../src/index.js';
-import { probeFilter } from '../src/probes.js';
+import { createServingPath } from '../src/serving-path.js';
+import { kConnection } from '../src/tracker/state.js';
 
 const run = promisify(execFile);
 
@@ -23,35 +24,60 @@ test('state and accepting are still enumerable, read-only and current', async ()
   expect([lameduck.state, lameduck.accepting]).toEqual(['closed', false]);
 });
 
-describe('probeFilter: the first look at every URL while serving', () => {
-  const defaults = probeFilter(['/readyz', '/livez', '/startupz']);
+describe('the serving path: most requests are handed on after one look at the socket and the URL', () => {
+  const owner = {};
+  const known = { [kConnection]: { owner } };
+  /** Whether `intercept()` handed `url` on at once ('fast') or asked the full intercept() ('slow'). */
+  function path(
+    probePaths: (string | false)[],
+    url: string | undefined,
+    { socket = known as object | null, exact = true, serving = true } = {},
+  ): 'fast' | 'slow' {
+    let slow = false;
+    const servingPath = createServingPath(probePaths, () => void (slow = true) as undefined);
+    if (exact) servingPath.exact(owner);
+    servingPath.serving(serving);
+    expect(servingPath.intercept({ method: 'GET', url, socket } as never, {} as never)).toBeUndefined();
+    return slow ? 'slow' : 'fast';
+  }
+  const defaults = ['/readyz', '/livez', '/startupz'];
 
   test.each([
-    ['/readyz', true],
-    ['/readyz/db?verbose', true],
-    ['/livez', true],
-    ['/startupz', true],
-    // Passed on to answerProbe(), which then says it is not a probe: only the second character is read.
-    ['/robots.txt', true],
-    ['/', false],
-    ['/api/users', false],
-    ['', false],
-    [undefined, true],
+    ['/readyz', 'slow'],
+    ['/readyz/db?verbose', 'slow'],
+    ['/livez', 'slow'],
+    ['/startupz', 'slow'],
+    // The full intercept() then says it is not a probe: only the second character is read.
+    ['/robots.txt', 'slow'],
+    ['/', 'fast'],
+    ['/api/users', 'fast'],
+    ['/é', 'fast'],
+    ['', 'fast'],
+    [undefined, 'slow'],
   ])('%s: %s', (url, expected) => {
-    expect(defaults(url)).toBe(expected);
+    expect(path(defaults, url)).toBe(expected);
   });
 
-  test('prefixed paths, paths turned off, and a path of "/" alone', () => {
-    const prefixed = probeFilter(['/api/readyz', false, '/health/started']);
-    expect([prefixed('/api/readyz'), prefixed('/health/started'), prefixed('/livez'), prefixed('/x')]).toEqual([
-      true,
-      true,
-      false,
-      false,
+  test('prefixed paths, paths turned off, and paths of "/" alone or with a non-ASCII character', () => {
+    const prefixed: (string | false)[] = ['/api/readyz', false, '/health/started'];
+    expect(['/api/readyz', '/health/started', '/livez', '/x'].map((url) => path(prefixed, url))).toEqual([
+      'slow',
+      'slow',
+      'fast',
+      'fast',
     ]);
-    expect(probeFilter([false, false, false])('/readyz')).toBe(false);
-    expect(probeFilter(['/', false, false])('/anything')).toBe(true);
-    expect(probeFilter(['/é', false, false])('/x')).toBe(true);
+    expect(path([false, false, false], '/readyz')).toBe('fast');
+    expect(['/anything', '/'].map((url) => path(['/', false, false], url))).toEqual(['slow', 'slow']);
+    expect(['/x', '/é'].map((url) => path(['/é', false, false], url))).toEqual(['slow', 'slow']);
+  });
+
+  test('the full intercept() decides unless serving, on the private path, on a socket of this tracker', () => {
+    expect(path(defaults, '/hello')).toBe('fast');
+    expect(path(defaults, '/hello', { exact: false })).toBe('slow');
+    expect(path(defaults, '/hello', { serving: false })).toBe('slow');
+    expect(path(defaults, '/hello', { socket: {} })).toBe('slow');
+    expect(path(defaults, '/hello', { socket: { [kConnection]: { owner: {} } } })).toBe('slow');
+    expect(path(defaults, '/hello', { socket: null })).toBe('slow');
   });
 
   test('through intercept(): probes are answered and every other request is handed on', async () => {

@@ -3,6 +3,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { createLameduck, type Logger } from '@lameduck/core';
 import { listen, once, request, stopChild, type Child } from '@lameduck/test-utils';
+import { systemClock } from '../src/deadline.js';
+import { DEFAULTS } from '../src/options.js';
+import { createTracker } from '../src/tracker/index.js';
 import { ports, spawnFixture } from './helpers.js';
 
 const kWithout = Symbol.for('lameduck.withoutNodeInternals');
@@ -60,6 +63,35 @@ describe(`Node ${process.version}: the runtime check`, () => {
   test('forced: requests are followed through public events from attach() on, and nothing is logged (nothing is missing)', async () => {
     (globalThis as Record<symbol, unknown>)[kWithout] = true;
     expect(await firstResponse()).toEqual({ before: 2, after: 2, lines: [] });
+  });
+
+  /** The owners the tracker hands to intercept()'s fast check (serving-path.ts) over two responses. */
+  async function privatePathOwners(alter: (server: http.Server) => void = () => {}): Promise<number> {
+    const owners: object[] = [];
+    const tracker = createTracker({
+      idleGrace: DEFAULTS.idleGrace,
+      discardLimit: DEFAULTS.discardLimit,
+      refuseUpgrade: () => ({ status: 503, headers: {}, body: '' }),
+      now: systemClock,
+      onPrivatePath: (owner) => void owners.push(owner),
+    });
+    const server = http.createServer((_req, res) => res.end('ok'));
+    tracker.attach(server);
+    const port = await listen(server);
+    alter(server);
+    await request(port, { agent: false });
+    await request(port, { agent: false });
+    tracker.markClosing(true);
+    await tracker.drain();
+    tracker.dispose();
+    return owners.length;
+  }
+
+  test("intercept()'s fast check is engaged once the private reads are found, and only then", async () => {
+    expect(await privatePathOwners()).toBe(1);
+    expect(await privatePathOwners(hideAll)).toBe(0);
+    (globalThis as Record<symbol, unknown>)[kWithout] = true;
+    expect(await privatePathOwners()).toBe(0);
   });
 });
 

@@ -18,7 +18,7 @@ export interface Tracker {
   attach(server: AttachableServer): void;
   detach(server: AttachableServer): void;
   /**
-   * True when `req` arrived on a socket this tracker knows: the one check per request while serving.
+   * True when `req` arrived on a socket this tracker knows (and, on the public path, is followed).
    * Otherwise `track()` it (its server was attached late, or not at all yet).
    */
   knows(req: IncomingMessage): boolean;
@@ -65,20 +65,24 @@ export interface TrackerSettings {
    * are followed through public events from now on. Called at most once, never when that path is forced.
    */
   onPublicPath?(missing: string[]): void;
+  /** Node's private state is read: from now on a request on a socket tagged with `owner` is known by that alone. */
+  onPrivatePath?(owner: object): void;
 }
 
 /** Creates the tracker a manager drives. */
-export function createTracker({ idleGrace, discardLimit, refuseUpgrade, now, onPublicPath }: TrackerSettings): Tracker {
+export function createTracker(settings: TrackerSettings): Tracker {
+  const { idleGrace, discardLimit, refuseUpgrade, now, onPublicPath, onPrivatePath } = settings;
   const state = createTrackerState(idleGrace, discardLimit, now);
-  // knows() runs on every request while serving: the owner held here is one object fewer to reach.
   const owner = state.owner;
   const sockets = createSockets(state);
   const http2 = createHttp2Listeners(state);
   const upgrades = createUpgradeListeners(state, refuseUpgrade);
   const requests = createRequests(state, sockets, (server) => tracker.attach(server));
   const follow = createFollow(state, sockets, (missing) => {
-    if (missing.length === 0) for (const connection of state.connections) connection.unknown = false;
-    else if (!internalsForbidden()) onPublicPath?.(missing);
+    if (missing.length === 0) {
+      for (const connection of state.connections) connection.unknown = false;
+      onPrivatePath?.(owner);
+    } else if (!internalsForbidden()) onPublicPath?.(missing);
   });
   let resolveDrained: (() => void) | undefined;
   state.settle = () => settleDrain();
