@@ -29,10 +29,15 @@ export interface FetchRequests {
   completed(): number;
 }
 
+/** Where the path of an absolute URL starts (`http://host:3000/readyz` → 16), or -1 when it has none. */
+function pathStart(url: string): number {
+  const authority = url.indexOf('//');
+  return url.indexOf('/', authority === -1 ? 0 : authority + 2);
+}
+
 /** The path and query of an absolute URL (`http://host:3000/readyz?verbose` → `/readyz?verbose`). */
 export function pathOf(url: string): string {
-  const authority = url.indexOf('//');
-  const slash = url.indexOf('/', authority === -1 ? 0 : authority + 2);
+  const slash = pathStart(url);
   return slash === -1 ? '/' : url.slice(slash);
 }
 
@@ -46,20 +51,23 @@ function probeView(request: Request, url: string, info: unknown): AnyRequest {
   } as unknown as AnyRequest;
 }
 
-/** Could `url` be one of the probes? A cheap test, so that other requests build no view. */
-function mayBeProbe(url: string, { readinessPath, livenessPath, startupPath }: ProbeSource['options']): boolean {
-  return (
-    (readinessPath !== false && url.startsWith(readinessPath)) ||
-    (livenessPath !== false && url.startsWith(livenessPath)) ||
-    (startupPath !== false && url.startsWith(startupPath))
-  );
-}
-
 export function createFetchRequests(source: FetchSource): FetchRequests {
   // Each request in flight and when it started: kept for every request, since nothing else can name one
   // at the deadline; its method and path are read from it only then.
   const inflight = new Map<Request, number>();
   let completed = 0;
+  // Read on every GET: held here rather than reached through the manager's view and options each time.
+  const { readinessPath, livenessPath, startupPath } = source.probes.options;
+  const probePaths = [readinessPath, livenessPath, startupPath].filter((path) => path !== false);
+
+  /** Could the absolute `url` be one of the probes? Read in place, so that other requests slice nothing. */
+  function mayBeProbe(url: string): boolean {
+    const slash = pathStart(url);
+    // No path: it reads as "/", which only a probe path of "/" starts.
+    if (slash === -1) return probePaths.includes('/');
+    for (const path of probePaths) if (url.startsWith(path, slash)) return true;
+    return false;
+  }
 
   /** Served after the listeners closed: on a connection still open while there is time, and the paths kept serving. */
   function servedLate(url: string): boolean {
@@ -70,12 +78,10 @@ export function createFetchRequests(source: FetchSource): FetchRequests {
   return {
     intercept(request, info) {
       const method = request.method;
-      if (method === 'GET' || method === 'HEAD') {
+      if ((method === 'GET' || method === 'HEAD') && mayBeProbe(request.url)) {
         const url = pathOf(request.url);
-        if (mayBeProbe(url, source.probes.options)) {
-          const probe = answerProbe(probeView(request, url, info), source.probes);
-          if (probe !== undefined) return probe;
-        }
+        const probe = answerProbe(probeView(request, url, info), source.probes);
+        if (probe !== undefined) return probe;
       }
       if (!source.accepting()) {
         const url = pathOf(request.url);
