@@ -279,6 +279,8 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
   /** `intercept()` in full; the serving path's fast check answers most requests without it. */
   function intercept(req: AnyRequest, res: AnyResponse): Promise<PlainResponse> | undefined {
     lameduck.trackRequest(req, res);
+    // While serving, what comes here (a socket not known yet, the public path) is seldom a probe either.
+    if (servingPath.passes(req.url)) return undefined;
     const probe = answerProbe(req, view);
     if (probe !== undefined || accepting()) return probe;
     // Paths kept serving to the end (a /metrics scrape): one check while serving, none.

@@ -9,6 +9,8 @@ type Intercept = (req: AnyRequest, res: AnyResponse) => Promise<PlainResponse> |
 export interface ServingPath {
   /** `slow` unless the request is known to need nothing: serving, on a socket of ours, not a probe. */
   readonly intercept: Intercept;
+  /** Serving, and `url` cannot be a probe: once its request is tracked, `slow` has nothing more to do. */
+  passes(url: string | undefined): boolean;
   /** The manager is serving (`true`), or has left that state for good (`false`). */
   serving(on: boolean): void;
   /** The tracker reads Node's private state: a socket of `owner` is enough to know a request. */
@@ -47,21 +49,23 @@ export function createServingPath(probePaths: readonly (string | false)[], slow:
   const key: typeof kConnection = kConnection;
   const update = (): void => void (fastOwner = serving && exactOwner !== undefined ? exactOwner : NOBODY);
 
+  /** `url` cannot be a probe: its second character is no probe path's. */
+  function notProbe(url: string | undefined): boolean {
+    if (url === undefined) return false;
+    const code = url.charCodeAt(1);
+    // NaN ("/" alone) passes no comparison: `high` decides it, as for non-ASCII.
+    const word = code < 64 ? (code < 32 ? w0 : w1) : code < 96 ? w2 : w3;
+    return code < 128 ? ((word >>> (code & 31)) & 1) === 0 : !high;
+  }
+
   return {
     intercept(req, res) {
       // (An HTTP/2 request's socket is a proxy to its session's socket, which is known too.)
       const connection = (req.socket as Tagged<IncomingMessage['socket']> | null | undefined)?.[key];
-      if (connection !== undefined && connection.owner === fastOwner) {
-        const url = req.url;
-        if (url !== undefined) {
-          const code = url.charCodeAt(1);
-          // NaN ("/" alone) passes no comparison: `high` decides it, as for non-ASCII.
-          const word = code < 64 ? (code < 32 ? w0 : w1) : code < 96 ? w2 : w3;
-          if (code < 128 ? ((word >>> (code & 31)) & 1) === 0 : !high) return undefined;
-        }
-      }
+      if (connection !== undefined && connection.owner === fastOwner && notProbe(req.url)) return undefined;
       return slow(req, res);
     },
+    passes: (url) => serving && notProbe(url),
     serving(on) {
       serving = on;
       update();

@@ -80,6 +80,18 @@ describe('the serving path: most requests are handed on after one look at the so
     expect(path(defaults, '/hello', { socket: null })).toBe('slow');
   });
 
+  test('passes(): what the full intercept() hands on at once while serving, the public path included', () => {
+    const servingPath = createServingPath(defaults, () => undefined);
+    expect(['/hello', '/readyz', '/robots.txt', undefined].map((url) => servingPath.passes(url))).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    servingPath.serving(false);
+    expect(servingPath.passes('/hello')).toBe(false);
+  });
+
   test('through intercept(): probes are answered and every other request is handed on', async () => {
     const lameduck = createLameduck({ silent: true, readinessPath: '/health/ready', livenessPath: false });
     const req = (url: string) => ({ method: 'GET', url, headers: {}, socket: null }) as never;
