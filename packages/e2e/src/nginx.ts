@@ -1,41 +1,84 @@
 /** A real nginx (open source: no active health checks) as a rolling restart's balancer, reconfigured by reload. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Balancer } from './balancer.js';
 
+/** What an nginx config proxies: HTTP/1.1 (`proxy_pass`) or gRPC over HTTP/2 (`grpc_pass`). */
+export interface NginxProxy {
+  protocol: 'http' | 'grpc';
+  /** Appended to each `server` line of the upstream, e.g. ` max_fails=0`. Default: none (nginx's defaults). */
+  serverParameters?: string;
+}
+
 /**
- * The config: keep-alive to the upstreams (`keepalive`, HTTP/1.1, no `Connection` header), nginx's
- * default `proxy_next_upstream error timeout` (idempotent requests are retried on the next server
- * when a connection fails), one log line per request: status and what each upstream tried said.
+ * The config: keep-alive to the upstreams (`keepalive`; for HTTP, 1.1 without a `Connection` header),
+ * nginx's default `proxy_next_upstream`/`grpc_next_upstream error timeout` (a failed connect is retried
+ * on the next server), one log line per request: status, what each upstream tried said, and for gRPC
+ * the `grpc-status` trailer.
  */
-export function nginxConfig(dir: string, port: number, servers: readonly number[]): string {
+export function nginxConfig(
+  dir: string,
+  port: number,
+  servers: readonly number[],
+  { protocol, serverParameters = '' }: NginxProxy = { protocol: 'http' },
+): string {
+  const grpc = protocol === 'grpc';
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log notice;
 events { worker_connections 1024; }
 http {
-  log_format outcome '$status $upstream_status';
+  log_format outcome '$status $upstream_status${grpc ? ' grpc-status=$sent_trailer_grpc_status' : ''}';
   access_log ${dir}/access.log outcome;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   upstream app {
-${servers.map((server) => `    server 127.0.0.1:${server};`).join('\n')}
+${servers.map((server) => `    server 127.0.0.1:${server}${serverParameters};`).join('\n')}
     keepalive 16;
   }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${grpc ? ' http2' : ''};
     location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
+${
+  grpc
+    ? '      grpc_pass grpc://app;'
+    : '      proxy_pass http://app;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";'
+}
     }
   }
 }
 `;
+}
+
+/** A loopback socket bound here, for nginx to inherit as fd 3 (`NGINX=3;`): its port is known before nginx starts. */
+export async function nginxListener(): Promise<{
+  port: number;
+  /** Starts nginx on the socket (once: the socket is closed here); it logs to the files its config names. */
+  start(dir: string, config: string): { child: ChildProcess; exited: Promise<unknown> };
+}> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ port: 0, host: '127.0.0.1', backlog: 511 }, resolve);
+  });
+  return {
+    port: (listener.address() as net.AddressInfo).port,
+    start(dir, config) {
+      // The listening socket's descriptor, for the child's fd 3. Node has no public getter for it.
+      const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+      const child = spawn('nginx', ['-p', dir, '-c', config], {
+        stdio: ['ignore', 'ignore', 'ignore', fd],
+        env: { ...process.env, NGINX: '3;' },
+      });
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      listener.close();
+      return { child, exited };
+    },
+  };
 }
 
 /** Resolves with `nginx -v`'s line, or undefined when nginx is not installed. */
@@ -58,14 +101,10 @@ export async function nginxBalancer(instances: number): Promise<Balancer> {
   const dir = mkdtempSync(join(tmpdir(), 'lameduck-nginx-'));
   const config = join(dir, 'nginx.conf');
   const errorLog = join(dir, 'error.log');
-  const listener = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen({ port: 0, host: '127.0.0.1', backlog: 511 }, resolve);
-  });
-  const port = (listener.address() as net.AddressInfo).port;
+  const listener = await nginxListener();
+  const port = listener.port;
   let servers: number[] = [];
-  let child: ReturnType<typeof spawn> | undefined;
+  let child: ChildProcess | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   const count = (pattern: RegExp): number => {
     try {
@@ -91,15 +130,7 @@ export async function nginxBalancer(instances: number): Promise<Balancer> {
     writeFileSync(config, nginxConfig(dir, port, servers));
     const before = started();
     if (child === undefined) {
-      // The listening socket's descriptor, for the child's fd 3. Node has no public getter for it.
-      const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-      child = spawn('nginx', ['-p', dir, '-c', config], {
-        stdio: ['ignore', 'ignore', 'ignore', fd],
-        env: { ...process.env, NGINX: '3;' },
-      });
-      const master = child;
-      exited = new Promise((resolve) => master.on('close', resolve));
-      listener.close();
+      ({ child, exited } = listener.start(dir, config));
     } else {
       child.kill('SIGHUP');
     }

@@ -1,10 +1,9 @@
 /** examples/grpc restarted in turn behind a real nginx that proxies gRPC (grpc_pass, keep-alive upstreams): what the client sees. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild, type Child } from '@lameduck/test-utils';
+import { nginxConfig, nginxListener } from '../src/nginx.js';
 import {
   examplePorts,
   ExampleClient,
@@ -19,48 +18,18 @@ afterEach(async () => {
   for (const child of children.splice(0)) await stopChild(child);
 });
 
-/** nginx on a socket bound here (inherited as fd 3), proxying gRPC to `servers` over kept-alive HTTP/2 connections. */
+/** nginx proxying gRPC to `servers` over kept-alive HTTP/2 connections, with `serverParameters` on each server line. */
 async function startNginx(
   servers: number[],
   serverParameters: string,
 ): Promise<{ port: number; log: () => string[]; errors: () => string[]; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'lameduck-nginx-grpc-'));
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen({ port: 0, host: '127.0.0.1' }, resolve));
-  const { port } = listener.address() as net.AddressInfo;
+  const listener = await nginxListener();
   const config = join(dir, 'nginx.conf');
-  writeFileSync(
-    config,
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-events { worker_connections 1024; }
-http {
-  log_format outcome '$status $upstream_status grpc-status=$sent_trailer_grpc_status';
-  access_log ${dir}/access.log outcome;
-  client_body_temp_path ${dir}/body;
-  upstream app {
-${servers.map((server) => `    server 127.0.0.1:${server}${serverParameters};`).join('\n')}
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${port} http2;
-    location / { grpc_pass grpc://app; }
-  }
-}
-`,
-  );
-  // The listening socket's descriptor, for nginx's fd 3. Node has no public getter for it.
-  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-  const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', config], {
-    stdio: ['ignore', 'ignore', 'pipe', fd],
-    env: { ...process.env, NGINX: '3;' },
-  });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  listener.close();
+  writeFileSync(config, nginxConfig(dir, listener.port, servers, { protocol: 'grpc', serverParameters }));
+  const { child, exited } = listener.start(dir, config);
   return {
-    port,
+    port: listener.port,
     log: () => readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean),
     errors: () =>
       readFileSync(join(dir, 'error.log'), 'utf8')
