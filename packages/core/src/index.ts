@@ -18,6 +18,7 @@ export type {
   LameduckStats,
   Logger,
   PlainResponse,
+  ProbeOrigin,
   ReadinessCheck,
   ShutdownResult,
   SignalHandle,

@@ -33,6 +33,7 @@ import type {
   LameduckState,
   LameduckStats,
   PlainResponse,
+  ProbeOrigin,
   ShutdownResult,
   SignalHandle,
   Task,
@@ -99,6 +100,13 @@ export interface Lameduck {
   markHealthy(): void;
   /** The 503 for a request that arrived after the listener closed; counts and logs it. */
   reject(): PlainResponse;
+  /**
+   * Tells lameduck of a readiness check that did not come through the readiness route (a gRPC health
+   * `Check`, say), so that `readinessDelay: "auto"` waits for its checker too. Once shutdown has started
+   * it counts as failed: answer it as not ready. `@lameduck/grpc` calls it for you.
+   * @example lameduck.probed({ address: '10.0.0.7', userAgent: 'Envoy/HC' });
+   */
+  probed(from: ProbeOrigin): void;
   /**
    * What lameduck answers to this request, if anything: the probe routes (GET and HEAD), and in the
    * drain's last `abortBefore` (once `deadlineSignal` has aborted; HTTP/2 from the listener's close) a
@@ -333,6 +341,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     markBroken: (reason) => availability.markBroken(reason),
     markHealthy: () => availability.markHealthy(),
     reject: () => rejections.reject(),
+    probed: (from) => probers.recordFrom(from, phase.state !== 'serving'),
     intercept: servingPath.intercept,
     handle(req, res) {
       const answer = servingPath.intercept(req, res);

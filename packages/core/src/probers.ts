@@ -1,5 +1,5 @@
 /** Who polls readiness and how often, and how long the lame-duck phase must last for all of them to see it. */
-import type { AnyRequest } from './types.js';
+import type { AnyRequest, ProbeOrigin } from './types.js';
 
 /** What lameduck knows of one prober (a source address, plus its User-Agent when it sends one). */
 export interface Prober {
@@ -261,6 +261,8 @@ export interface Probers {
   readonly book: ProberBook;
   /** Records a readiness request; `failed`: it is answered 503 because shutdown has started. */
   record(req: AnyRequest, failed: boolean): void;
+  /** Records a readiness check that came another way (a gRPC health `Check`), as `record()` does. */
+  recordFrom(from: ProbeOrigin, failed: boolean): void;
   /** Calls `listener` after every recorded probe; returns an unsubscriber. */
   onProbe(listener: () => void): () => void;
 }
@@ -268,12 +270,15 @@ export interface Probers {
 export function createProbers(now: () => number): Probers {
   const book = createProberBook();
   const listeners = new Set<() => void>();
+  const recordFrom = ({ address, userAgent }: ProbeOrigin, failed: boolean): void => {
+    book.record(proberId(address, userAgent), now(), failed);
+    for (const listener of listeners) listener();
+  };
   return {
     book,
-    record(req, failed) {
-      book.record(proberId(req.socket?.remoteAddress, req.headers['user-agent']), now(), failed);
-      for (const listener of listeners) listener();
-    },
+    record: (req, failed) =>
+      recordFrom({ address: req.socket?.remoteAddress, userAgent: req.headers['user-agent'] }, failed),
+    recordFrom,
     onProbe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -29,6 +29,18 @@ export interface TargetManager {
   readonly deadlineSignal: AbortSignal;
   /** Counts and logs a refused request; returns the 503 an HTTP server would send (a target translates it). */
   reject(): PlainResponse;
+  /**
+   * A readiness check that came another way than the readiness route (a gRPC health `Check`):
+   * lameduck learns who checks and how often, for `readinessDelay: "auto"`, as from the route. Once
+   * shutdown has started it counts as a failed check: the target must then answer it as not ready.
+   */
+  probed(from: ProbeOrigin): void;
+}
+
+/** Who sent a readiness check: its address (without the port), and its User-Agent when it sent one. */
+export interface ProbeOrigin {
+  address: string | undefined;
+  userAgent: string | undefined;
 }
 
 /**

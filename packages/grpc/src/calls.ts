@@ -5,6 +5,8 @@ import type { InflightRequest, TargetManager } from '@lameduck/core';
 
 /** The health service's streaming method: its streams never end by themselves, so the drain ends them. */
 export const WATCH_PATH = '/grpc.health.v1.Health/Watch';
+/** The health service's polled method: a health checker (Envoy, a cloud balancer) calls it on its own rhythm. */
+const CHECK_PATH = '/grpc.health.v1.Health/Check';
 
 /** One call from its first byte to its status (or its cancellation). */
 interface Call {
@@ -32,7 +34,13 @@ export interface Calls {
   idle(): Promise<void>;
 }
 
-export function createCalls(): Calls {
+/** A call's peer, `address:port` in grpc-js, as the address alone: a checker's port changes with each connection. */
+function peerAddress(peer: string): string | undefined {
+  return peer === 'unknown' ? undefined : peer.replace(/:\d+$/, '');
+}
+
+/** `checksProbe`: the health service's answers are lameduck's, so its `Check` callers are readiness probers. */
+export function createCalls({ checksProbe }: { checksProbe: boolean }): Calls {
   const open = new Set<Call>();
   let completed = 0;
   let watchesEnded = false;
@@ -74,6 +82,13 @@ export function createCalls(): Calls {
             } else if (watchesEnded && call.path === WATCH_PATH) {
               endWatch(call);
             } else {
+              if (checksProbe && call.path === CHECK_PATH && manager !== undefined) {
+                const userAgent = metadata.get('user-agent')[0];
+                manager.probed({
+                  address: peerAddress(inner.getPeer()),
+                  userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+                });
+              }
               pass(metadata);
             }
           },

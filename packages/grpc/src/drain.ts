@@ -93,7 +93,7 @@ function drainTarget(server: Server, calls: Calls, health: HealthStatusSetter | 
  */
 export function createGrpcDrain(options: GrpcDrainOptions = {}): GrpcDrain {
   const { health } = validate(options);
-  const calls = createCalls();
+  const calls = createCalls({ checksProbe: health !== undefined });
   let drained: { server: Server; drainable: Drainable } | undefined;
 
   function graceful(server: Server): Drainable {

@@ -1,5 +1,6 @@
 /** The in-process scenarios, run against each grpc-js version tested: health, drain, streams, the deadline, the last stretch. */
 import http from 'node:http';
+import { setTimeout } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { createLameduck, DRAINABLE } from '@lameduck/core';
 import { createGrpcDrain } from '@lameduck/grpc';
@@ -68,6 +69,58 @@ export function drainScenarios(): void {
     expect(await watched).toMatchObject({ code: grpc.status.OK, details: 'server shutting down' });
     expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
     expect(await result).toMatchObject({ graceful: true, exitCode: 0, forced: false });
+  });
+
+  test('readinessDelay "auto": a checker polling health Check before the signal holds the listener open until its NOT_SERVING answers', async () => {
+    const lameduck = createLameduck({ ...quick, readinessDelay: 'auto', readinessFailures: 2, minReadinessDelay: 0 });
+    const demo = await startDemo(lameduck);
+    const health = client(HealthClient, demo.address);
+    const check = () =>
+      new Promise<string | undefined>((resolve) =>
+        health.check({ service: '' }, (_error, reply) => resolve(reply?.status)),
+      );
+    for (let count = 0; count < 3; count++) {
+      expect(await check()).toBe('SERVING');
+      // The checker's rhythm (every 100 ms), which lameduck learns; not a wait for anything.
+      await setTimeout(100);
+    }
+    const result = lameduck.shutdown('SIGTERM');
+    expect(lameduck.state).toBe('lameduck');
+    expect(await check()).toBe('NOT_SERVING');
+    await setTimeout(100);
+    // One NOT_SERVING of two: the listener is still open, and a call is served.
+    expect(lameduck.state).toBe('lameduck');
+    expect(await slowCall(client(DemoClient, demo.address), 1)).toEqual({ code: grpc.status.OK, reply: { done: 1 } });
+    expect(await check()).toBe('NOT_SERVING');
+    // The second, then one of its intervals to act on it.
+    expect(await result).toMatchObject({ graceful: true, durations: { lameDuck: expect.any(Number) } });
+    expect((await result).durations.lameDuck).toBeGreaterThanOrEqual(200);
+  });
+
+  test('readinessDelay "auto": the kubelet\'s gRPC probe (kube-probe/…) does not hold the listener open, as over HTTP', async () => {
+    const lameduck = createLameduck({ ...quick, readinessDelay: 'auto', minReadinessDelay: 0 });
+    const demo = await startDemo(lameduck);
+    const kubelet = client(HealthClient, demo.address, { 'grpc.primary_user_agent': 'kube-probe/1.34' });
+    for (let count = 0; count < 3; count++) {
+      const status = await new Promise((resolve) =>
+        kubelet.check({ service: '' }, (_error, reply) => resolve(reply?.status)),
+      );
+      expect(status).toBe('SERVING');
+      // The kubelet's rhythm; not a wait for anything.
+      await setTimeout(100);
+    }
+    const result = lameduck.shutdown('SIGTERM');
+    expect(lameduck.state).toBe('draining');
+    expect(await result).toMatchObject({ graceful: true, durations: { lameDuck: 0 } });
+  });
+
+  test('readinessDelay "auto" with nobody checking health: the listener closes at once', async () => {
+    const lameduck = createLameduck({ ...quick, readinessDelay: 'auto', minReadinessDelay: 0 });
+    const demo = await startDemo(lameduck);
+    expect(await slowCall(client(DemoClient, demo.address), 1)).toEqual({ code: grpc.status.OK, reply: { done: 1 } });
+    const result = lameduck.shutdown('SIGTERM');
+    expect(lameduck.state).toBe('draining');
+    expect(await result).toMatchObject({ graceful: true, durations: { lameDuck: 0 } });
   });
 
   test('drain: unary calls in flight finish, server and client streams end on drainSignal, the listener closes', async () => {
@@ -163,6 +216,7 @@ export function drainScenarios(): void {
       drainSignal: aborted,
       deadlineSignal: aborted,
       reject: () => lameduck.reject(),
+      probed: () => {},
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
