@@ -39,7 +39,9 @@ export interface TargetManager {
 
 /** Who sent a readiness check: its address (without the port), and its User-Agent when it sent one. */
 export interface ProbeOrigin {
+  /** The checker's address (`10.0.0.7`), without the port: a checker may open a connection per check. */
   address: string | undefined;
+  /** Its User-Agent (HTTP) or `user-agent` metadata (gRPC); the kubelet's is `kube-probe/…`. */
   userAgent: string | undefined;
 }
 
