@@ -435,6 +435,7 @@ declare const server: http.Server;
   'nestjs-terminus': '',
   'nestjs-grpc': '',
   'nestjs-grpc-streams': '',
+  'nestjs-grpc-standalone': '',
 };
 
 /** A snippet as a runnable app: its prelude, and port 3000 replaced by 0 so that every run gets a free port. */

@@ -1,10 +1,16 @@
 /** `@lameduck/nestjs/grpc`: `gracefulGrpc(app, options)`, a gRPC microservice of a Nest application drained by its `LameduckModule` manager. */
 import type { INestApplicationContext } from '@nestjs/common';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { invalidOption } from '@lameduck/core';
+import { invalidOption, type Lameduck } from '@lameduck/core';
 import type { Server, ServerOptions } from '@grpc/grpc-js';
 import { createGrpcDrain, type GrpcDrainOptions } from '@lameduck/grpc';
 import { moduleManager } from './setup.js';
+
+/** A manager (standalone microservices pass it), told from a Nest application (whose proxy answers undefined). */
+function isManager(value: INestApplicationContext | Lameduck): value is Lameduck {
+  const manager = value as Partial<Lameduck>;
+  return typeof manager.attach === 'function' && manager.drainSignal instanceof AbortSignal;
+}
 
 /**
  * Drains a gRPC microservice of a hybrid application with lameduck's semantics, where Nest alone calls
@@ -22,13 +28,21 @@ import { moduleManager } from './setup.js';
  * );
  * await app.startAllMicroservices();
  * await app.listen(3000);
+ *
+ * A standalone microservice (`NestFactory.createMicroservice()`) does not exist yet when its options are
+ * made: pass the manager instead of the application, the one given to `LameduckModule.forRoot({ lameduck })`,
+ * and call `setupLameduck(app)` before `app.listen()`.
+ * @example
+ * const app = await NestFactory.createMicroservice<GrpcOptions>(AppModule, gracefulGrpc(lameduck, grpcOptions));
+ * setupLameduck(app);
+ * await app.listen();
  */
 export function gracefulGrpc(
-  app: INestApplicationContext,
+  app: INestApplicationContext | Lameduck,
   grpcOptions: GrpcOptions,
   drainOptions?: GrpcDrainOptions,
 ): GrpcOptions {
-  const lameduck = moduleManager(app, 'gracefulGrpc(app)');
+  const lameduck = isManager(app) ? app : moduleManager(app, 'gracefulGrpc(app)');
   if (typeof grpcOptions !== 'object' || grpcOptions === null) {
     throw invalidOption('gracefulGrpc options', 'the options of connectMicroservice()', grpcOptions);
   }

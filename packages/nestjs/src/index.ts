@@ -15,4 +15,4 @@ export { fromIndicator, lameduckIndicator } from './terminus.js';
 export type { HealthIndicatorResult } from './terminus.js';
 
 export type { AdapterOptions, Lameduck, LameduckOptions, ShutdownResult, SignalOptions } from '@lameduck/core';
-export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';
+export { createLameduck, prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from '@lameduck/core';

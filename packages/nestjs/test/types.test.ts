@@ -1,6 +1,6 @@
 /** Type tests for @lameduck/nestjs: checked by the typecheck, run as no-ops by Jest. */
 import { expectTypeOf } from 'expect-type';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication, INestMicroservice } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AdapterOptions, Lameduck, ReadinessCheck } from '@lameduck/core';
@@ -26,7 +26,7 @@ test('the module, the setup call and the helpers have the types they document', 
   expectTypeOf<LameduckOptionsFactory['createLameduckOptions']>().returns.toEqualTypeOf<
     LameduckModuleOptions | Promise<LameduckModuleOptions>
   >();
-  expectTypeOf(setupLameduck).parameters.toEqualTypeOf<[app: INestApplication]>();
+  expectTypeOf(setupLameduck).parameters.toEqualTypeOf<[app: INestApplication | INestMicroservice]>();
   expectTypeOf(setupLameduck).returns.toEqualTypeOf<Lameduck>();
   expectTypeOf(setupLameduck).toBeCallableWith({} as NestExpressApplication);
   expectTypeOf(setupLameduck).toBeCallableWith({} as NestFastifyApplication);
