@@ -75,6 +75,8 @@ export function drainScenarios(): void {
     const lameduck = createLameduck({ ...quick, readinessDelay: 'auto', readinessFailures: 2, minReadinessDelay: 0 });
     const demo = await startDemo(lameduck);
     const health = client(HealthClient, demo.address);
+    const demoClient = client(DemoClient, demo.address);
+    expect(await slowCall(demoClient, 1)).toEqual({ code: grpc.status.OK, reply: { done: 1 } });
     const check = () =>
       new Promise<string | undefined>((resolve) =>
         health.check({ service: '' }, (_error, reply) => resolve(reply?.status)),
@@ -84,17 +86,20 @@ export function drainScenarios(): void {
       // The checker's rhythm (every 100 ms), which lameduck learns; not a wait for anything.
       await setTimeout(100);
     }
+    const started = performance.now();
     const result = lameduck.shutdown('SIGTERM');
     expect(lameduck.state).toBe('lameduck');
     expect(await check()).toBe('NOT_SERVING');
     await setTimeout(100);
     // One NOT_SERVING of two: the listener is still open, and a call is served.
     expect(lameduck.state).toBe('lameduck');
-    expect(await slowCall(client(DemoClient, demo.address), 1)).toEqual({ code: grpc.status.OK, reply: { done: 1 } });
+    expect(await slowCall(demoClient, 1)).toEqual({ code: grpc.status.OK, reply: { done: 1 } });
     expect(await check()).toBe('NOT_SERVING');
-    // The second, then one of its intervals to act on it.
-    expect(await result).toMatchObject({ graceful: true, durations: { lameDuck: expect.any(Number) } });
-    expect((await result).durations.lameDuck).toBeGreaterThanOrEqual(200);
+    const secondAnswered = performance.now() - started;
+    // Open past the second, for one of the checker's intervals (about 100 ms) to act on it.
+    const { durations, graceful } = await result;
+    expect(graceful).toBe(true);
+    expect(durations.lameDuck).toBeGreaterThanOrEqual(Math.floor(secondAnswered));
   });
 
   test('readinessDelay "auto": the kubelet\'s gRPC probe (kube-probe/…) does not hold the listener open, as over HTTP', async () => {
