@@ -33,7 +33,8 @@ export interface AdapterOptions extends LameduckOptions {
   handleSignals?: boolean | SignalOptions;
 }
 
-function isManager(value: unknown): value is Lameduck {
+/** For adapters: `value` is a manager made by `createLameduck()` (and not, say, a framework's application). */
+export function isLameduck(value: unknown): value is Lameduck {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -67,7 +68,7 @@ export function resolveManager(options: AdapterOptions = {}, framework: Framewor
       'left out when a manager is shared: its probe paths are set by createLameduck()',
       prefix,
     );
-  } else if (!isManager(lameduck)) {
+  } else if (!isLameduck(lameduck)) {
     throw invalidOption('lameduck', 'a manager made by createLameduck()', lameduck);
   } else if (Object.keys(core).length > 0) {
     throw invalidOption(

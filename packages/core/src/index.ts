@@ -34,7 +34,7 @@ export type { BunFetchInfo, DenoFetchInfo, FetchInfo } from './fetch/handler.js'
 export { prometheusMetrics, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export type { MetricsOptions } from './metrics.js';
 export { DEFAULTS } from './options.js';
-export { answerAhead, coordinateFrameworkClose, resolveManager } from './adapter.js';
+export { answerAhead, coordinateFrameworkClose, isLameduck, resolveManager } from './adapter.js';
 export type { AdapterOptions, FrameworkClose, FrameworkDefaults } from './adapter.js';
 export type { LameduckOptions, SignalOptions, ResolvedOptions } from './options.js';
 export type { LameduckError, LameduckErrorCode } from './errors.js';

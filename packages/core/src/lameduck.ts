@@ -14,7 +14,7 @@ import { createLog } from './logger.js';
 import { resolveOptions, type LameduckOptions, type ResolvedOptions, type SignalOptions } from './options.js';
 import { createPhase, type Phase } from './phase.js';
 import { detectPlatform, platformWarnings } from './platform.js';
-import { createProbers } from './probers.js';
+import { checkProbeOrigin, createProbers } from './probers.js';
 import { answerProbe, liveness, matchesPath, probeQuery, readiness, startup, type ProbeQuery } from './probes.js';
 import { createRejections, isHttp2, rejectRequest, sendPlain, type Rejections } from './responses.js';
 import { createServingPath } from './serving-path.js';
@@ -341,7 +341,7 @@ export function createLameduckWithClock(input: LameduckOptions | undefined, now:
     markBroken: (reason) => availability.markBroken(reason),
     markHealthy: () => availability.markHealthy(),
     reject: () => rejections.reject(),
-    probed: (from) => probers.recordFrom(from, phase.state !== 'serving'),
+    probed: (from) => probers.recordFrom(checkProbeOrigin(from), phase.state !== 'serving'),
     intercept: servingPath.intercept,
     handle(req, res) {
       const answer = servingPath.intercept(req, res);

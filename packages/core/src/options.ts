@@ -17,9 +17,10 @@ export interface LameduckOptions {
    * Lame-duck phase: after shutdown starts, readiness fails at once but requests are still served
    * normally (with `Connection: close`) until load balancers have moved traffic away; then the
    * listener closes. `"auto"` ends it on evidence: lameduck remembers who probes readiness (the
-   * readiness route, `lameduck.probed()`: gRPC health `Check`) and how often, and waits until every prober active before the signal has been answered `503`
-   * `readinessFailures` times, plus one of its intervals (or has stopped probing; the kubelet's
-   * `kube-probe` is not waited for, Kubernetes ignores it for a terminating pod); at least
+   * readiness route, `lameduck.probed()`: gRPC health `Check`) and how often, and waits until every
+   * prober active before the signal has been answered `503` `readinessFailures` times, plus one of
+   * its intervals (or has stopped probing; the kubelet's `kube-probe` is not waited for, Kubernetes
+   * ignores it for a terminating pod); at least
    * `minReadinessDelay`; at most `timeout - cleanupReserve` less a drain window (a quarter of it, up
    * to 5 s). Nobody probing (a laptop, a test) means no wait at all. A number of milliseconds is a
    * fixed phase, as before (`0`: none).

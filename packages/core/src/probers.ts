@@ -1,4 +1,5 @@
 /** Who polls readiness and how often, and how long the lame-duck phase must last for all of them to see it. */
+import { invalidOption } from './errors.js';
 import type { AnyRequest, ProbeOrigin } from './types.js';
 
 /** What lameduck knows of one prober (a source address, plus its User-Agent when it sends one). */
@@ -254,6 +255,16 @@ export function waitForPlan(
 export function proberId(address: string | undefined, userAgent: string | undefined): string {
   const source = address ?? 'unknown';
   return userAgent === undefined || userAgent === '' ? source : `${source} ${userAgent.slice(0, 100)}`;
+}
+
+/** `lameduck.probed()`'s argument, refused with the field it gets wrong. */
+export function checkProbeOrigin(from: unknown): ProbeOrigin {
+  if (typeof from !== 'object' || from === null) throw invalidOption('from', 'an object { address, userAgent }', from);
+  for (const key of ['address', 'userAgent'] as const) {
+    const value = (from as Partial<ProbeOrigin>)[key];
+    if (value !== undefined && typeof value !== 'string') throw invalidOption(key, 'a string or undefined', value);
+  }
+  return from as ProbeOrigin;
 }
 
 /** A manager's probers: the book, fed by readiness requests, and a way to hear of each probe. */

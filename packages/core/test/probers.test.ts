@@ -1,4 +1,5 @@
-/** The prober book and the lame-duck plan: pure functions of the times they are given. */
+/** The prober book and the lame-duck plan (pure functions of the times they are given), and `probed()`'s input. */
+import { createLameduck } from '../src/index.js';
 import { ASSUMED_INTERVAL, createProberBook, planLameDuck, type ProberBook } from '../src/probers.js';
 
 /** `id` probing every `every` ms from `from` to `to` (inclusive), answered 503 from `failFrom` on. */
@@ -153,5 +154,25 @@ describe('the lame-duck plan', () => {
     book.record('lb', 2_500, true);
     expect(one.check(2_999)).toEqual({ done: false, next: 3_000 });
     expect(one.check(3_000)).toEqual({ done: true });
+  });
+});
+
+describe('lameduck.probed()', () => {
+  test('bad input: an error that names the field and what it received', () => {
+    const lameduck = createLameduck({ silent: true });
+    expect(() => lameduck.probed(undefined as never)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_INVALID_OPTION', option: 'from', received: undefined }),
+    );
+    expect(() => lameduck.probed({ address: 10 as never, userAgent: undefined })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_INVALID_OPTION', option: 'address', received: 10 }),
+    );
+    expect(() => lameduck.probed({ address: '10.0.0.7', userAgent: ['Envoy/HC'] as never })).toThrow(
+      expect.objectContaining({
+        code: 'LAMEDUCK_INVALID_OPTION',
+        option: 'userAgent',
+        message: expect.stringContaining('"userAgent" must be a string or undefined'),
+      }),
+    );
+    expect(() => lameduck.probed({ address: '10.0.0.7', userAgent: undefined })).not.toThrow();
   });
 });

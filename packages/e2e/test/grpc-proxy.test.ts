@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild, type Child } from '@lameduck/test-utils';
-import { nginxConfig, nginxListener } from '../src/nginx.js';
+import { nginxConfig, nginxListener, nginxVersion } from '../src/nginx.js';
 import {
   examplePorts,
   ExampleClient,
@@ -12,6 +12,11 @@ import {
   slowCall,
   startExample,
 } from '../../grpc/test/fixtures/example.js';
+
+beforeAll(async () => {
+  // CI installs it (.ci/run); without it this test must fail, not hang until its timeout.
+  if ((await nginxVersion()) === undefined) throw new Error('nginx is not installed: apt-get install -y nginx');
+});
 
 const children: Child[] = [];
 afterEach(async () => {

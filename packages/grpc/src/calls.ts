@@ -39,6 +39,15 @@ function peerAddress(peer: string): string | undefined {
   return peer === 'unknown' ? undefined : peer.replace(/:\d+$/, '');
 }
 
+/** Tells the manager of a health `Check`: its caller is a readiness prober. */
+function probed(manager: TargetManager, inner: ServerInterceptingCallInterface, metadata: Metadata): void {
+  const userAgent = metadata.get('user-agent')[0];
+  manager.probed({
+    address: peerAddress(inner.getPeer()),
+    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+  });
+}
+
 /** `checksProbe`: the health service's answers are lameduck's, so its `Check` callers are readiness probers. */
 export function createCalls({ checksProbe }: { checksProbe: boolean }): Calls {
   const open = new Set<Call>();
@@ -82,13 +91,7 @@ export function createCalls({ checksProbe }: { checksProbe: boolean }): Calls {
             } else if (watchesEnded && call.path === WATCH_PATH) {
               endWatch(call);
             } else {
-              if (checksProbe && call.path === CHECK_PATH && manager !== undefined) {
-                const userAgent = metadata.get('user-agent')[0];
-                manager.probed({
-                  address: peerAddress(inner.getPeer()),
-                  userAgent: typeof userAgent === 'string' ? userAgent : undefined,
-                });
-              }
+              if (checksProbe && call.path === CHECK_PATH && manager !== undefined) probed(manager, inner, metadata);
               pass(metadata);
             }
           },

@@ -1,16 +1,10 @@
 /** `@lameduck/nestjs/grpc`: `gracefulGrpc(app, options)`, a gRPC microservice of a Nest application drained by its `LameduckModule` manager. */
 import type { INestApplicationContext } from '@nestjs/common';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { invalidOption, type Lameduck } from '@lameduck/core';
+import { invalidOption, isLameduck, type Lameduck } from '@lameduck/core';
 import type { Server, ServerOptions } from '@grpc/grpc-js';
 import { createGrpcDrain, type GrpcDrainOptions } from '@lameduck/grpc';
 import { moduleManager } from './setup.js';
-
-/** A manager (standalone microservices pass it), told from a Nest application (whose proxy answers undefined). */
-function isManager(value: INestApplicationContext | Lameduck): value is Lameduck {
-  const manager = value as Partial<Lameduck>;
-  return typeof manager.attach === 'function' && manager.drainSignal instanceof AbortSignal;
-}
 
 /**
  * Drains a gRPC microservice of a hybrid application with lameduck's semantics, where Nest alone calls
@@ -42,7 +36,7 @@ export function gracefulGrpc(
   grpcOptions: GrpcOptions,
   drainOptions?: GrpcDrainOptions,
 ): GrpcOptions {
-  const lameduck = isManager(app) ? app : moduleManager(app, 'gracefulGrpc(app)');
+  const lameduck = isLameduck(app) ? app : moduleManager(app, 'gracefulGrpc(app)');
   if (typeof grpcOptions !== 'object' || grpcOptions === null) {
     throw invalidOption('gracefulGrpc options', 'the options of connectMicroservice()', grpcOptions);
   }
